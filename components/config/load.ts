@@ -1,0 +1,90 @@
+/**
+ * Reads this project's config once, validates it (schema, then cross-field rules) and returns the
+ * resolved model, or throws one ConfigError listing every problem by its config path. Called before
+ * any resource is constructed, so bad input registers nothing.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { core } from "zod";
+import { PlatformConfig, resolveConfig } from "./model";
+import { checkRules, Problem } from "./rules";
+import { stackConfigSchema, topLevelKeys } from "./schema";
+
+/** A RunError prints its message without a stack trace: the message is the whole story. */
+export class ConfigError extends pulumi.RunError {
+    constructor(
+        readonly problems: string[],
+        stack: string,
+    ) {
+        super(`invalid configuration for stack ${stack} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+function formatPath(project: string, path: readonly PropertyKey[]): string {
+    return `${project}:${path.map(String).join(".")}`;
+}
+
+/** One zod issue in the words an operator reads. */
+function describe(issue: core.$ZodIssue): string {
+    switch (issue.code) {
+        case "too_small":
+            return issue.origin === "string" || issue.origin === "array" ? `must have at least ${issue.minimum} ${issue.origin === "string" ? "characters" : "items"}` : `must be at least ${issue.minimum}`;
+        case "too_big":
+            return issue.origin === "string" ? `must have at most ${issue.maximum} characters` : `must be at most ${issue.maximum}`;
+        case "invalid_type":
+            return issue.message.includes("received undefined") ? `is required (${issue.expected})` : `must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}`;
+        case "invalid_value":
+            return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+        case "invalid_union":
+            return issue.message.includes("discriminator") ? `must be one of random-bytes, password, composed, supplied, plain` : issue.message;
+        default:
+            return issue.message;
+    }
+}
+
+/** Parses a config value the way Pulumi hands it over: objects as JSON, scalars as strings. */
+function parseValue(raw: string): unknown {
+    try {
+        return JSON.parse(raw);
+    } catch {
+        return raw;
+    }
+}
+
+/**
+ * Validates this project's keys of a runtime config map (`project:key` → string). Pure: tests call
+ * it directly, and the program through loadConfig.
+ */
+export function validateConfig(all: Record<string, string>, project: string, stack: string): PlatformConfig {
+    const raw: Record<string, unknown> = {};
+    const problems: string[] = [];
+    const known = new Set<string>(topLevelKeys);
+    for (const [fullKey, value] of Object.entries(all)) {
+        const [ns, key] = [fullKey.slice(0, fullKey.indexOf(":")), fullKey.slice(fullKey.indexOf(":") + 1)];
+        if (ns !== project) continue;
+        if (!known.has(key)) {
+            problems.push(`${project}:${key}: unknown key (known keys: ${topLevelKeys.join(", ")})`);
+            continue;
+        }
+        raw[key] = key === "environment" ? value : parseValue(value);
+    }
+    const parsed = stackConfigSchema.safeParse(raw);
+    if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+            if (issue.code === "unrecognized_keys") {
+                for (const k of issue.keys) problems.push(`${formatPath(project, [...issue.path, k])}: unknown key`);
+            } else {
+                problems.push(`${formatPath(project, issue.path)}: ${describe(issue)}`);
+            }
+        }
+    } else {
+        problems.push(...checkRules(parsed.data, stack).map((p: Problem) => `${formatPath(project, p.path)}: ${p.message}`));
+    }
+    if (problems.length > 0) throw new ConfigError(problems, stack);
+    return resolveConfig(parsed.data!, project, stack);
+}
+
+/** Reads and validates the current stack's config. */
+export function loadConfig(): PlatformConfig {
+    return validateConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
+}

@@ -1,0 +1,166 @@
+/**
+ * Cross-field rules the schema alone cannot express. Each returns problems by config path, so the
+ * operator sees every mistake at once, next to the key that holds it.
+ */
+import { durationSeconds, ParsedStackConfig } from "./schema";
+import { expandProperties, isGenerated } from "./model";
+
+export interface Problem {
+    path: (string | number)[];
+    message: string;
+}
+
+const PLACEHOLDER = /\{([^{}]*)\}/g;
+
+/** The `{name}` references of a composed template. */
+export function templateReferences(template: string): string[] {
+    return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]);
+}
+
+/** Postgres sslmodes that encrypt the connection. */
+const TLS_SSLMODES = new Set(["require", "verify-ca", "verify-full"]);
+/** Schemes with a TLS twin, which requireTls demands instead. */
+const PLAINTEXT_SCHEMES: Record<string, string> = {
+    "redis:": "rediss://",
+    "http:": "https://",
+    "amqp:": "amqps://",
+    "mongodb:": "mongodb+srv:// or tls=true",
+    "ldap:": "ldaps://",
+};
+
+/** Why a composed URL fails the TLS requirement, or undefined if it passes (or is not a URL). */
+export function tlsViolation(template: string): string | undefined {
+    // Stand in a URL-safe token for every reference so the template's own structure is what is parsed.
+    const probe = template.replace(PLACEHOLDER, "x");
+    let url: URL;
+    try {
+        url = new URL(probe);
+    } catch {
+        return undefined;
+    }
+    if (url.protocol === "postgres:" || url.protocol === "postgresql:") {
+        const mode = url.searchParams.get("sslmode");
+        return mode && TLS_SSLMODES.has(mode) ? undefined : "security.requireTls needs sslmode=require, verify-ca or verify-full in a Postgres DSN";
+    }
+    const twin = PLAINTEXT_SCHEMES[url.protocol];
+    return twin ? `security.requireTls needs ${twin} instead of ${url.protocol}//` : undefined;
+}
+
+export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
+    const problems: Problem[] = [];
+    const add = (path: (string | number)[], message: string) => problems.push({ path, message });
+
+    const storeNames = new Map<string, string>();
+    const generatedIds = new Set<string>();
+    for (const [appName, app] of Object.entries(c.apps)) {
+        const base = ["apps", appName];
+        const envs = new Map<string, string>();
+        const props = new Map<string, string>();
+        // Secrets a composed value may reference: every non-composed property of the app.
+        const referenceable = new Set<string>();
+        for (const [key, s] of Object.entries(app.secrets)) {
+            const path = [...base, "secrets", key];
+            if (s.source.kind !== "composed") for (const p of expandProperties(key, s)) referenceable.add(p.property);
+            if (isGenerated(s.source)) generatedIds.add(`${appName}/${key}`);
+            for (const p of expandProperties(key, s)) {
+                if (p.env !== undefined) {
+                    const other = envs.get(p.env);
+                    if (other) add([...path, "env"], `env ${p.env} is already used by apps.${appName}.secrets.${other}`);
+                    else envs.set(p.env, key);
+                }
+                const otherProp = props.get(p.property);
+                if (otherProp) add([...path, "property"], `Vault property ${p.property} is already used by apps.${appName}.secrets.${otherProp}`);
+                else props.set(p.property, key);
+            }
+            if (s.rotation === "dual-key" && !isGenerated(s.source)) {
+                add([...path, "rotation"], "dual-key rotation needs a generated source (random-bytes or password)");
+            }
+            if (s.aliasPrimary && s.rotation !== "dual-key") add([...path, "aliasPrimary"], "aliasPrimary applies only to dual-key secrets");
+            if (s.maxAgeDays !== undefined && !isGenerated(s.source)) {
+                add([...path, "maxAgeDays"], "only generated secrets rotate on a schedule");
+            }
+        }
+        for (const [key, s] of Object.entries(app.secrets)) {
+            const path = [...base, "secrets", key];
+            if (s.source.kind === "composed") {
+                const template = s.source.template;
+                if (/[{}]/.test(template.replace(PLACEHOLDER, ""))) add([...path, "source", "template"], "has an unmatched '{' or '}'");
+                const refs = templateReferences(template);
+                if (refs.length === 0) add([...path, "source", "template"], "references no secret: use a plain source for a fixed value");
+                for (const ref of refs) {
+                    if (!referenceable.has(ref)) {
+                        add([...path, "source", "template"], `references {${ref}}, which is not a non-composed secret of apps.${appName}`);
+                    }
+                }
+                if (c.security.requireTls) {
+                    const why = tlsViolation(template);
+                    if (why) add([...path, "source", "template"], why);
+                }
+            }
+            if (s.source.kind === "plain" && c.security.requireTls) {
+                const why = tlsViolation(s.source.value);
+                if (why) add([...path, "source", "value"], why);
+            }
+            if (s.source.kind === "supplied") {
+                const given = c.suppliedSecrets[appName]?.[key];
+                if (given === undefined && s.source.required) {
+                    const configPath = `suppliedSecrets.${appName}.${key}`;
+                    add(["suppliedSecrets", appName, key], `required by apps.${appName}.secrets.${key} and not set; run: pulumi config set --stack ${stack} --secret --path '${configPath}' '<value>'`);
+                }
+            }
+        }
+        // Backups: one ServiceAccount per target, distinct from the reader.
+        const reader = app.serviceAccounts.reader ?? `${appName}-secrets-reader`;
+        const sas = new Map<string, string>();
+        for (const [target, b] of Object.entries(app.backups)) {
+            const sa = b.serviceAccount ?? `${appName}-${target}-backup`;
+            const path = [...base, "backups", target, "serviceAccount"];
+            if (sa === reader) add(path, `${sa} is the app's secrets reader; a backup job needs its own ServiceAccount`);
+            const other = sas.get(sa);
+            if (other) add(path, `${sa} is already the ServiceAccount of backups.${other}; each target needs its own role`);
+            else sas.set(sa, target);
+            const bucket = `${c.backup.bucketPrefix}-${appName}-${target}-${c.environment}`;
+            if (bucket.length > 63) add([...base, "backups", target], `bucket name ${bucket} is longer than S3's 63 characters`);
+        }
+        // Cluster-scoped store names must not collide across apps.
+        const store = app.storeName ?? `${appName}-vault-store`;
+        if (c.kubernetes.externalSecrets.storeKind === "ClusterSecretStore") {
+            const other = storeNames.get(store);
+            if (other) add([...base, "storeName"], `ClusterSecretStore ${store} is already apps.${other}'s`);
+            else storeNames.set(store, appName);
+        }
+    }
+
+    // Operator values that no catalog entry asks for are typos.
+    for (const [appName, values] of Object.entries(c.suppliedSecrets)) {
+        for (const key of Object.keys(values)) {
+            if (c.apps[appName]?.secrets[key]?.source.kind !== "supplied") {
+                add(["suppliedSecrets", appName, key], `no supplied secret apps.${appName}.secrets.${key} in the catalog`);
+            }
+        }
+    }
+    for (const id of Object.keys(c.rotation.generations)) {
+        if (!generatedIds.has(id)) add(["rotation", "generations", id], `names no generated secret: use "<app>/<secret>" of a random-bytes or password secret`);
+    }
+
+    if (c.backup.noncurrentVersionDays > c.backup.retentionDays) {
+        add(["backup", "noncurrentVersionDays"], `must not exceed backup.retentionDays (${c.backup.retentionDays})`);
+    }
+    if (c.backup.objectLock.enabled && c.backup.objectLock.days > c.backup.retentionDays) {
+        add(["backup", "objectLock", "days"], `must not exceed backup.retentionDays (${c.backup.retentionDays}): lifecycle cannot expire locked versions`);
+    }
+    if (c.reloader.ha && c.reloader.replicas < 2) add(["reloader", "replicas"], "must be at least 2 when reloader.ha is true");
+    if (c.vault.kubernetesAuth.tokenMaxTtlSeconds < c.vault.kubernetesAuth.tokenTtlSeconds) {
+        add(["vault", "kubernetesAuth", "tokenMaxTtlSeconds"], "must be at least tokenTtlSeconds");
+    }
+    if (durationSeconds(c.kubernetes.externalSecrets.refreshInterval) <= 0) {
+        add(["kubernetes", "externalSecrets", "refreshInterval"], "must be greater than 0");
+    }
+    // The most common IRSA mistake: a provider ARN and issuer URL that name different clusters.
+    const issuerHost = c.aws.eks.oidcIssuerUrl.replace(/^https:\/\//, "").replace(/\/$/, "");
+    const arnHost = c.aws.eks.oidcProviderArn.split(":oidc-provider/")[1];
+    if (arnHost !== issuerHost) {
+        add(["aws", "eks", "oidcIssuerUrl"], `names ${issuerHost}, but aws.eks.oidcProviderArn federates ${arnHost}`);
+    }
+    return problems;
+}

@@ -1,0 +1,105 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import type { AppSpec, PropertySpec, SourceKind } from "../config/model";
+import { renderTemplate } from "./compose";
+import { GeneratedSecret } from "./generatedSecret";
+import { schedulePeriod } from "./rotation";
+
+export interface AppCredentialsArgs {
+    readonly app: AppSpec;
+    /** rotation.epoch. */
+    readonly epoch: string;
+    /** The clock for scheduled rotation. */
+    readonly now: Date;
+}
+
+/** What an auditor reads about one secret: everything but its value (runbooks 000, 003). */
+export interface InventoryEntry {
+    app: string;
+    secret: string;
+    source: SourceKind;
+    vaultPath: string;
+    properties: PropertySpec[];
+    rotation: "single" | "dual-key" | "none";
+    generation: number;
+    maxAgeDays: number;
+    /** RFC 3339 time the current value was generated (generated secrets only). */
+    lastRotated?: pulumi.Output<string>;
+    /** Date of the next scheduled rotation (generated secrets with a maximum age only). */
+    nextScheduledRotation?: string;
+    /** Whether a value is present (supplied secrets may be optional and unset). */
+    present: boolean;
+}
+
+/**
+ * Every value of one app's catalog: generated ones from @pulumi/random, supplied ones from secret
+ * config, composed ones rendered from those, plain settings as they are. `data` is what the app's
+ * Vault KV secret holds; it is a Pulumi secret as a whole.
+ */
+export class AppCredentials extends pulumi.ComponentResource {
+    /** Vault property → value, secret. Absent optional supplied secrets are left out. */
+    readonly data: pulumi.Output<Record<string, string>>;
+    /** The properties `data` holds, with the env var / Secret key each is exposed as. */
+    readonly properties: PropertySpec[];
+    /**
+     * Changes when, and only when, a value of this app changes through this program: rotation
+     * counters, periods, plain values, templates, and which supplied values are set. Not a secret,
+     * and derived from no secret value.
+     */
+    readonly fingerprint: string;
+    readonly inventory: InventoryEntry[];
+    readonly generated: Record<string, GeneratedSecret>;
+
+    constructor(name: string, args: AppCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform-secrets:credentials:AppCredentials", name, {}, opts);
+        const { app, epoch, now } = args;
+        const values: Record<string, pulumi.Output<string>> = {};
+        const fingerprintParts: unknown[] = [];
+        this.generated = {};
+        this.inventory = [];
+        this.properties = [];
+
+        // Generated, supplied and plain values first: composed values reference them.
+        for (const s of app.secrets) {
+            const entry: InventoryEntry = {
+                app: app.name,
+                secret: s.key,
+                source: s.source.kind,
+                vaultPath: app.vaultDataPath,
+                properties: s.properties,
+                rotation: s.generated ? s.rotation : "none",
+                generation: s.generation,
+                maxAgeDays: s.maxAgeDays,
+                present: true,
+            };
+            if (s.source.kind === "random-bytes" || s.source.kind === "password") {
+                const period = schedulePeriod(now, epoch, s.maxAgeDays);
+                const g = new GeneratedSecret(`${name}-${s.key}`, { secret: s, period }, { parent: this });
+                this.generated[s.key] = g;
+                Object.assign(values, g.values);
+                entry.lastRotated = g.lastRotated;
+                entry.nextScheduledRotation = period.next;
+                fingerprintParts.push([s.key, g.rotation, s.source]);
+            } else if (s.source.kind === "supplied") {
+                if (s.supplied) values[s.properties[0].property] = pulumi.secret(s.supplied.reveal());
+                else entry.present = false;
+                fingerprintParts.push([s.key, "supplied", entry.present]);
+            } else if (s.source.kind === "plain") {
+                values[s.properties[0].property] = pulumi.output(s.source.value);
+                fingerprintParts.push([s.key, s.source.value]);
+            }
+            this.inventory.push(entry);
+        }
+        for (const s of app.secrets) {
+            if (s.source.kind !== "composed") continue;
+            const { template, encode } = s.source;
+            values[s.properties[0].property] = pulumi.secret(pulumi.all(values).apply((v) => renderTemplate(template, v, encode)));
+            fingerprintParts.push([s.key, template, encode]);
+        }
+
+        for (const s of app.secrets) for (const p of s.properties) if (p.property in values) this.properties.push(p);
+        this.data = pulumi.secret(pulumi.all(values));
+        this.fingerprint = createHash("sha256").update(JSON.stringify(fingerprintParts)).digest("hex").slice(0, 16);
+        this.registerOutputs({ fingerprint: this.fingerprint });
+    }
+}

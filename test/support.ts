@@ -1,0 +1,40 @@
+/**
+ * Shared test helpers. Each test file runs in its own process (node --test), so a stack's program
+ * runs once per file and no runtime state leaks between stacks.
+ */
+import { runProgram, ResourceRecord, RunOptions, RunResult } from "../tools/harness/run";
+import { readStackConfig } from "../tools/harness/stackConfig";
+
+export { SecretValue, reveal, plaintextStrings } from "../tools/harness/secret";
+export type { ResourceRecord, RunResult };
+
+/** The fixed clock the stack tests run at (scheduled rotation depends on it). */
+export const TEST_NOW = new Date("2026-11-22T09:00:00Z");
+
+/** A stand-in for the operator's `pulumi config set --secret` values, per stack. */
+export const SUPPLIED = { "nemo-server": { huggingface_token: "hf_TestTokenNotARealValue0123456789" } };
+
+/** Runs a stack with its real Pulumi.<stack>.yaml, operator secrets supplied, at TEST_NOW. */
+export function runStack(stack: string, overrides: Partial<RunOptions> = {}): Promise<RunResult> {
+    return runProgram({ stack, now: TEST_NOW, secretConfig: { suppliedSecrets: SUPPLIED }, ...overrides });
+}
+
+/** A deep copy of a stack file's config, to edit in a test. */
+export function stackConfig(stack: string): Record<string, any> {
+    return structuredClone(readStackConfig(stack)) as Record<string, any>;
+}
+
+export function byType(result: RunResult, type: string): ResourceRecord[] {
+    return result.resources.filter((r) => r.type === type);
+}
+
+export function one(result: RunResult, type: string, name: string): ResourceRecord {
+    const found = result.resources.filter((r) => r.type === type && r.name === name);
+    if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${result.resources.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+    return found[0];
+}
+
+/** Resources the program registered (everything but the root Stack). */
+export function programResources(result: RunResult): ResourceRecord[] {
+    return result.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+}

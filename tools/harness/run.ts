@@ -1,0 +1,222 @@
+/**
+ * Runs the real program under Pulumi's mocks and records what it registers: the test harness and
+ * the offline plan share this. What the mock monitor does not do on its own, this adds:
+ * - provider-declared secret outputs (RandomPassword.result) come back secret, as from the engine,
+ *   by honouring each request's additionalSecretOutputs;
+ * - a duplicate URN fails the run, as the engine rejects it;
+ * - resource options (protect, retainOnDelete, ignoreChanges, ...) are read off the request, and the
+ *   explicit dependsOn through a stack transformation;
+ * - the run waits until registrations settle, including resources created inside apply.
+ * Runs can follow one another in one process: each resets the runtime's config and mocks.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createMocks, MockContext } from "./mocks";
+import { fromWire, SecretValue, toWireSecret } from "./secret";
+import { projectName, readStackConfig, RuntimeConfig, toRuntimeConfig } from "./stackConfig";
+
+export interface RecordedOptions {
+    protect?: boolean;
+    retainOnDelete?: boolean;
+    deleteBeforeReplace?: boolean;
+    ignoreChanges?: string[];
+    replaceOnChanges?: string[];
+    additionalSecretOutputs?: string[];
+    dependsOn?: string[];
+    replacementTrigger?: unknown;
+    replaceWith?: string[];
+    deletedWith?: string;
+    aliases?: unknown[];
+}
+
+export interface ResourceRecord {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    parent?: string;
+    /** Provider reference `urn::id`, as the engine sees it. */
+    provider?: string;
+    inputs: Record<string, unknown>;
+    outputs: Record<string, unknown>;
+    options: RecordedOptions;
+}
+
+export interface RunResult {
+    project: string;
+    stack: string;
+    resources: ResourceRecord[];
+    outputs: Record<string, unknown>;
+}
+
+/** The resources a failed run registered before it failed (on the thrown error). */
+export function registeredBeforeFailure(error: unknown): ResourceRecord[] {
+    return ((error as { registered?: ResourceRecord[] })?.registered ?? []).slice();
+}
+
+export interface RunOptions {
+    stack: string;
+    /** The stack file's `config:` map; read from Pulumi.<stack>.yaml when absent. */
+    config?: Record<string, unknown>;
+    /** Secret config (as `pulumi config set --secret` would give), e.g. { suppliedSecrets: {...} }. */
+    secretConfig?: Record<string, unknown>;
+    /** The clock the program sees (scheduled rotation). */
+    now?: Date;
+    /** Program module to run; defaults to components/main. */
+    programModule?: string;
+    /** Called with the runtime config before the run, e.g. to patch undecryptable values. */
+    prepareConfig?: (config: RuntimeConfig) => void;
+}
+
+interface PendingCounter {
+    pending: number;
+}
+
+/** The mock monitor's registerResource and registerResourceOutputs, wrapped. */
+function instrumentMonitor(records: Map<string, ResourceRecord>, counter: PendingCounter, stackOutputs: { value?: unknown }) {
+    const monitor = (pulumi.runtime as unknown as { getMonitor(): any }).getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: unknown, resp?: any) => void) => {
+        counter.pending++;
+        const type: string = req.getType();
+        const name: string = req.getName();
+        const parent: string = req.getParent();
+        const urn: string = monitor.newUrn(parent, type, name);
+        if (records.has(urn)) {
+            counter.pending--;
+            callback(new Error(`duplicate URN ${urn}: the engine rejects two resources with one URN`));
+            return;
+        }
+        const secretOutputs: string[] = req.getAdditionalsecretoutputsList();
+        const trigger = req.getReplacementTrigger?.();
+        const options: RecordedOptions = {
+            protect: req.getProtect() || undefined,
+            retainOnDelete: req.getRetainondelete() || undefined,
+            deleteBeforeReplace: req.getDeletebeforereplace() || undefined,
+            ignoreChanges: nonEmpty(req.getIgnorechangesList()),
+            replaceOnChanges: nonEmpty(req.getReplaceonchangesList()),
+            additionalSecretOutputs: nonEmpty(secretOutputs),
+            replaceWith: nonEmpty(req.getReplaceWithList?.() ?? []),
+            deletedWith: req.getDeletedwith() || undefined,
+            aliases: nonEmpty((req.getAliasesList?.() ?? []).map((a: any) => (typeof a === "string" ? a : a.toObject?.() ?? a))),
+            replacementTrigger: trigger ? fromWire(trigger.toJavaScript()) : undefined,
+        };
+        const inputs = fromWire(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+        const record: ResourceRecord = {
+            urn,
+            type,
+            name,
+            custom: req.getCustom(),
+            parent: parent || undefined,
+            provider: req.getProvider() || undefined,
+            inputs,
+            outputs: {},
+            options,
+        };
+        records.set(urn, record);
+        register(req, (err: unknown, resp: any) => {
+            if (resp) {
+                // The engine marks provider-declared secret outputs secret; the mock monitor does not.
+                const state = (resp.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+                for (const key of secretOutputs) if (key in state) state[key] = toWireSecret(state[key]);
+                const struct = resp.getObject();
+                if (struct) resp.setObject(struct.constructor.fromJavaScript(state));
+                record.outputs = fromWire(state) as Record<string, unknown>;
+            }
+            counter.pending--;
+            callback(err, resp);
+        });
+    };
+    const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req: any, callback: (err: unknown, resp?: any) => void) => {
+        if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") stackOutputs.value = fromWire(req.getOutputs()?.toJavaScript() ?? {});
+        registerOutputs(req, callback);
+    };
+}
+
+function nonEmpty<T>(xs: T[]): T[] | undefined {
+    return xs && xs.length > 0 ? xs : undefined;
+}
+
+async function urnOf(r: pulumi.Resource): Promise<string> {
+    return (r.urn as unknown as { promise(): Promise<string> }).promise();
+}
+
+/** Waits until no registration is in flight and the runtime's RPC queue is drained, twice in a row. */
+async function settle(counter: PendingCounter): Promise<void> {
+    let quiet = 0;
+    for (let i = 0; i < 10_000 && quiet < 2; i++) {
+        await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+        await new Promise((r) => setImmediate(r));
+        quiet = counter.pending === 0 ? quiet + 1 : 0;
+    }
+    if (counter.pending !== 0) throw new Error(`registrations did not settle: ${counter.pending} pending (an Output that never resolves?)`);
+}
+
+/** Runs the program once under mocks and returns every registration. */
+export async function runProgram(opts: RunOptions): Promise<RunResult> {
+    const config = opts.config ?? readStackConfig(opts.stack);
+    const runtimeConfig = toRuntimeConfig(config, opts.secretConfig);
+    opts.prepareConfig?.(runtimeConfig);
+    pulumi.runtime.setAllConfig(runtimeConfig.values, runtimeConfig.secretKeys);
+
+    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date() };
+    await pulumi.runtime.setMocks(createMocks(ctx), projectName, opts.stack, false);
+
+    const records = new Map<string, ResourceRecord>();
+    const counter: PendingCounter = { pending: 0 };
+    const stackOutputs: { value?: unknown } = {};
+    instrumentMonitor(records, counter, stackOutputs);
+
+    // Explicit dependsOn, which the request mixes with implicit dependencies: record it from the
+    // resource options as the program wrote them.
+    const explicitDeps: { resource: pulumi.Resource; deps: pulumi.Resource[] }[] = [];
+    const program = (await import(opts.programModule ?? "../../components/main")) as {
+        main(options?: { now?: Date }): Promise<Record<string, unknown>>;
+    };
+    let failure: unknown;
+    await pulumi.runtime
+        .runInPulumiStack(async () => {
+            pulumi.runtime.registerStackTransformation((args) => {
+                const d = args.opts.dependsOn;
+                if (d && !pulumi.Output.isInstance(d)) {
+                    const deps = (Array.isArray(d) ? d : [d]).filter((x): x is pulumi.Resource => pulumi.Resource.isInstance(x));
+                    if (deps.length > 0) explicitDeps.push({ resource: args.resource, deps });
+                }
+                return undefined;
+            });
+            // A failing program is caught here, inside the stack, so the root Stack resource's own
+            // promises resolve and nothing rejects unhandled; the failure is rethrown after settling.
+            return program.main({ now: opts.now }).catch((e: unknown) => {
+                failure = e;
+                return {};
+            });
+        })
+        .catch((e) => {
+            failure ??= e;
+        });
+    await settle(counter);
+    if (failure) {
+        // Keep what was registered before the failure: bad config must have registered nothing.
+        Object.defineProperty(failure, "registered", { value: [...records.values()], enumerable: false });
+        throw failure;
+    }
+    for (const { resource, deps } of explicitDeps) {
+        const urn = await urnOf(resource);
+        const record = records.get(urn);
+        if (record) record.options.dependsOn = (await Promise.all(deps.map(urnOf))).sort();
+    }
+    const resources = [...records.values()].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+    return {
+        project: projectName,
+        stack: opts.stack,
+        resources,
+        outputs: (stackOutputs.value as Record<string, unknown>) ?? {},
+    };
+}
+
+function awsRegionOf(config: Record<string, unknown>): string {
+    const aws = config[`${projectName}:aws`] as { region?: string } | undefined;
+    return aws?.region ?? "eu-west-1";
+}
+
+export { SecretValue };

@@ -1,0 +1,82 @@
+/**
+ * The offline plan: runs the real program for one stack under Pulumi's mocks, with no Pulumi CLI,
+ * no credentials and no network, and prints every resource it would register.
+ *
+ *   npm run plan -- --stack dev [--json] [--show-secrets] [--diff prod] [--now 2026-11-22] [--strict]
+ *
+ * It is for review and for CI without credentials; `pulumi preview` stays the real thing (it
+ * talks to the providers, sees existing state, and shows updates rather than a full graph).
+ */
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { buildPlan, diffPlans, Plan, PlanOptions, stableStringify } from "./planLib";
+
+function usage(message?: string): never {
+    if (message) process.stderr.write(`plan: ${message}\n`);
+    process.stderr.write("usage: npm run plan -- --stack <name> [--json] [--show-secrets] [--diff <other-stack>] [--now <ISO date>] [--strict]\n");
+    process.exit(2);
+}
+
+function printText(plan: Plan): void {
+    const out: string[] = [`# offline plan: project ${plan.project}, stack ${plan.stack}, ${plan.resources.length} resources`, ""];
+    for (const r of plan.resources) {
+        out.push(`+ ${r.urn}`);
+        const body: Record<string, unknown> = { type: r.type, name: r.name };
+        if (r.parent) body.parent = r.parent;
+        if (r.provider) body.provider = r.provider;
+        if (Object.keys(r.options).length > 0) body.options = r.options;
+        if (Object.keys(r.inputs).length > 0) body.inputs = r.inputs;
+        out.push(
+            stringify(body, { lineWidth: 0 })
+                .trimEnd()
+                .split("\n")
+                .map((l) => `    ${l}`)
+                .join("\n"),
+        );
+    }
+    out.push("", "# outputs", stringify(plan.outputs, { lineWidth: 0 }).trimEnd());
+    process.stdout.write(`${out.join("\n")}\n`);
+}
+
+async function cli(): Promise<void> {
+    let values;
+    try {
+        ({ values } = parseArgs({
+            options: {
+                stack: { type: "string" },
+                json: { type: "boolean", default: false },
+                "show-secrets": { type: "boolean", default: false },
+                diff: { type: "string" },
+                now: { type: "string" },
+                strict: { type: "boolean", default: false },
+            },
+            strict: true,
+        }));
+    } catch (e) {
+        usage((e as Error).message);
+    }
+    if (!values.stack) usage("--stack is required");
+    const now = values.now ? new Date(values.now) : undefined;
+    if (now && Number.isNaN(now.getTime())) usage(`--now ${values.now} is not a date`);
+    const options: PlanOptions = { showSecrets: values["show-secrets"], now, strict: values.strict, notice: (m) => process.stderr.write(`${m}\n`) };
+
+    const plan = await buildPlan(values.stack, options);
+    if (values.diff) {
+        const other = await buildPlan(values.diff, options);
+        const diff = diffPlans(plan, other);
+        if (values.json) process.stdout.write(`${stableStringify(diff)}\n`);
+        else process.stdout.write(`${stringify(diff, { lineWidth: 0 })}`);
+        return;
+    }
+    if (values.json) process.stdout.write(`${stableStringify(plan)}\n`);
+    else printText(plan);
+}
+
+cli().then(
+    () => process.exit(0),
+    (e: Error) => {
+        // Config errors are the message an operator needs; anything else keeps its stack.
+        process.stderr.write(`${e.name === "ConfigError" ? e.message : (e.stack ?? e.message)}\n`);
+        process.exit(1);
+    },
+);

@@ -1,0 +1,171 @@
+/**
+ * The offline plan's model: run a stack under the mocks, redact secrets, sort, and diff two stacks.
+ * Shared by tools/plan.ts, tools/bench.ts and the tests.
+ */
+import { runProgram, RunOptions, RunResult } from "./harness/run";
+import { redact } from "./harness/secret";
+import { projectName, readStackConfig } from "./harness/stackConfig";
+
+export interface PlanResource {
+    urn: string;
+    type: string;
+    name: string;
+    parent?: string;
+    provider?: string;
+    inputs: Record<string, unknown>;
+    options: Record<string, unknown>;
+}
+
+export interface Plan {
+    project: string;
+    stack: string;
+    resources: PlanResource[];
+    outputs: Record<string, unknown>;
+}
+
+export interface PlanOptions {
+    showSecrets?: boolean;
+    /** The clock; defaults to the start of the current UTC day, so two runs on one day agree byte for byte. */
+    now?: Date;
+    /** Fail like the real preview on a missing required operator secret, instead of using a placeholder. */
+    strict?: boolean;
+    /** Stack config to use instead of Pulumi.<stack>.yaml. */
+    config?: Record<string, unknown>;
+    /** Where notices go (placeholders used). */
+    notice?: (message: string) => void;
+}
+
+export const OFFLINE_PLACEHOLDER = "offline-plan-placeholder";
+
+export function startOfUtcDay(d = new Date()): Date {
+    return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+}
+
+interface CatalogShape {
+    [app: string]: { secrets?: Record<string, { source?: { kind?: string; required?: boolean } }> };
+}
+
+/**
+ * Operator-supplied secrets the plan cannot have: required ones that are not set, and encrypted
+ * (`secure:`) values it cannot decrypt without the stack's secrets provider. The plan stands in a
+ * placeholder, marked secret, and says so; `--strict` fails instead, as `pulumi preview` would.
+ */
+function offlineSuppliedSecrets(config: Record<string, unknown>): { values: Record<string, Record<string, string>>; used: string[] } {
+    const apps = (config[`${projectName}:apps`] ?? {}) as CatalogShape;
+    const given = (config[`${projectName}:suppliedSecrets`] ?? {}) as Record<string, Record<string, unknown>>;
+    const values: Record<string, Record<string, string>> = {};
+    const used: string[] = [];
+    for (const [app, spec] of Object.entries(apps)) {
+        for (const [key, s] of Object.entries(spec?.secrets ?? {})) {
+            if (s?.source?.kind !== "supplied") continue;
+            const v = given[app]?.[key];
+            const encrypted = v && typeof v === "object" && "secure" in (v as object);
+            if (encrypted || (v === undefined && s.source.required !== false)) {
+                (values[app] ??= {})[key] = OFFLINE_PLACEHOLDER;
+                used.push(`suppliedSecrets.${app}.${key}`);
+            } else if (typeof v === "string") {
+                (values[app] ??= {})[key] = v;
+            }
+        }
+    }
+    return { values, used };
+}
+
+export async function runStack(stack: string, options: PlanOptions = {}): Promise<RunResult> {
+    const config = { ...(options.config ?? readStackConfig(stack)) };
+    const run: RunOptions = { stack, config, now: options.now ?? startOfUtcDay() };
+    if (!options.strict) {
+        const supplied = offlineSuppliedSecrets(config);
+        if (supplied.used.length > 0) {
+            options.notice?.(
+                `note: offline placeholders stand in for operator secrets the plan cannot read: ${supplied.used.join(", ")}` +
+                    ` (pulumi preview needs them set: pulumi config set --stack ${stack} --secret --path '<key>' '<value>'; --strict fails like preview)`,
+            );
+        }
+        delete config[`${projectName}:suppliedSecrets`];
+        run.secretConfig = { suppliedSecrets: supplied.values };
+    }
+    return runProgram(run);
+}
+
+export function toPlan(result: RunResult, showSecrets = false): Plan {
+    return {
+        project: result.project,
+        stack: result.stack,
+        resources: result.resources.map((r) => ({
+            urn: r.urn,
+            type: r.type,
+            name: r.name,
+            parent: r.parent,
+            provider: r.provider,
+            inputs: redact(r.inputs, showSecrets) as Record<string, unknown>,
+            options: redact(Object.fromEntries(Object.entries(r.options).filter(([, v]) => v !== undefined)), showSecrets) as Record<string, unknown>,
+        })),
+        outputs: redact(result.outputs, showSecrets) as Record<string, unknown>,
+    };
+}
+
+export async function buildPlan(stack: string, options: PlanOptions = {}): Promise<Plan> {
+    return toPlan(await runStack(stack, options), options.showSecrets);
+}
+
+/** JSON with object keys sorted at every level and two-space indentation: byte-stable. */
+export function stableStringify(v: unknown): string {
+    const sort = (x: unknown): unknown => {
+        if (Array.isArray(x)) return x.map(sort);
+        if (x && typeof x === "object") {
+            return Object.fromEntries(
+                Object.keys(x as object)
+                    .sort()
+                    .filter((k) => (x as Record<string, unknown>)[k] !== undefined)
+                    .map((k) => [k, sort((x as Record<string, unknown>)[k])]),
+            );
+        }
+        return x;
+    };
+    return JSON.stringify(sort(v), null, 2);
+}
+
+/** A URN without its stack, so the same resource in two stacks compares equal. */
+function stackless(urn: string): string {
+    return urn.replace(/^urn:pulumi:[^:]+::/, "urn:pulumi:*::");
+}
+
+/** Leaf values by dotted path. */
+function flatten(v: unknown, prefix: string, out: Record<string, string>): Record<string, string> {
+    if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) {
+        for (const [k, x] of Object.entries(v as Record<string, unknown>)) flatten(x, prefix ? `${prefix}.${k}` : k, out);
+    } else if (Array.isArray(v) && v.length > 0) {
+        v.forEach((x, i) => flatten(x, `${prefix}[${i}]`, out));
+    } else {
+        out[prefix] = JSON.stringify(v);
+    }
+    return out;
+}
+
+export interface PlanDiff {
+    stacks: [string, string];
+    onlyIn: Record<string, string[]>;
+    changed: { resource: string; differences: { path: string; [stack: string]: string | undefined }[] }[];
+}
+
+/** Per-resource differences between two stacks' plans: the per-environment review. */
+export function diffPlans(a: Plan, b: Plan): PlanDiff {
+    // The root Stack resource is named after the stack; it is not a difference worth reviewing.
+    const norm = (p: Plan, s: string) => p.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => [stackless(r.urn), r, s] as const);
+    const ma = new Map(norm(a, a.stack).map(([k, r]) => [k, r]));
+    const mb = new Map(norm(b, b.stack).map(([k, r]) => [k, r]));
+    const diff: PlanDiff = { stacks: [a.stack, b.stack], onlyIn: { [a.stack]: [], [b.stack]: [] }, changed: [] };
+    for (const k of ma.keys()) if (!mb.has(k)) diff.onlyIn[a.stack].push(k);
+    for (const k of mb.keys()) if (!ma.has(k)) diff.onlyIn[b.stack].push(k);
+    for (const [k, ra] of ma) {
+        const rb = mb.get(k);
+        if (!rb) continue;
+        const fa = flatten({ inputs: ra.inputs, options: ra.options }, "", {});
+        const fb = flatten({ inputs: rb.inputs, options: rb.options }, "", {});
+        const paths = [...new Set([...Object.keys(fa), ...Object.keys(fb)])].sort();
+        const differences = paths.filter((p) => fa[p] !== fb[p]).map((p) => ({ path: p, [a.stack]: fa[p], [b.stack]: fb[p] }));
+        if (differences.length > 0) diff.changed.push({ resource: k, differences });
+    }
+    return diff;
+}
