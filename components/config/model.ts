@@ -82,6 +82,10 @@ export interface AppSpec {
     vaultDataPath: string;
     /** Full KV v2 metadata path: <mount>/metadata/<prefix>/<app>/<env>. */
     vaultMetadataPath: string;
+    /** Vault policy that reads this app's data path only (runbook 003's <app>-<secret-type>-<environment>). */
+    readPolicyName: string;
+    /** Vault Kubernetes auth role the app's store logs in with, bound to readerServiceAccount only. */
+    vaultRoleName: string;
     secrets: SecretSpec[];
     backups: BackupSpec[];
 }
@@ -159,6 +163,8 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
                 kvPath,
                 vaultDataPath: `${mount}/data/${kvPath}`,
                 vaultMetadataPath: `${mount}/metadata/${kvPath}`,
+                readPolicyName: `${name}-secrets-read-${env}`,
+                vaultRoleName: `${name}-secrets-reader-${env}`,
                 secrets,
                 backups,
             };
