@@ -1,0 +1,45 @@
+/** What every per-provider mock table shares: the context, the seeds, and the table's shape. */
+import { createHash } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
+
+export const ACCOUNT_ID = "123456789012";
+
+export interface MockContext {
+    /** AWS region the mocked AWS provider reports. */
+    region: string;
+    /** The clock time.Static reads when it is created. */
+    now: Date;
+}
+
+export type State = Record<string, unknown>;
+
+/** Computes a resource's id and provider-computed outputs from its (revealed) inputs. */
+export type Outputs = (args: pulumi.runtime.MockResourceArgs, inputs: State, ctx: MockContext) => { id?: string; state?: State };
+
+/** Canonical JSON with sorted keys: the seed of every deterministic value. */
+export function stableJson(v: unknown): string {
+    if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+    if (v && typeof v === "object") {
+        return `{${Object.keys(v as State)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${stableJson((v as State)[k])}`)
+            .join(",")}}`;
+    }
+    return JSON.stringify(v ?? null);
+}
+
+/** `n` pseudo-random bytes, a pure function of the seed (SHA-256 in counter mode). */
+export function deterministicBytes(seed: string, n: number): Buffer {
+    const chunks: Buffer[] = [];
+    for (let i = 0; chunks.length * 32 < n; i++) chunks.push(createHash("sha256").update(`${seed}#${i}`).digest());
+    return Buffer.concat(chunks).subarray(0, n);
+}
+
+export function shortHash(s: string, n = 8): string {
+    return createHash("sha256").update(s).digest("hex").slice(0, n);
+}
+
+/** The seed of a resource: its type, name and every input, so a changed keeper gives a new value. */
+export function seedOf(args: pulumi.runtime.MockResourceArgs, inputs: State): string {
+    return `${args.type}|${args.name}|${stableJson(inputs)}`;
+}
