@@ -38,7 +38,11 @@ export function createMocks(ctx: MockContext): pulumi.runtime.Mocks {
         },
         call(args) {
             const fn = table[args.token];
-            if (!fn) throw new Error(`unmocked invoke ${args.token}: add it to tools/harness/mocks/ if the program really needs it`);
+            if (!fn) {
+                const message = `unmocked invoke ${args.token}: add it to tools/harness/mocks/ if the program really needs it`;
+                // The SDK reports a failed invoke by the gRPC error's `details`, not its message.
+                throw Object.assign(new Error(message), { details: message });
+            }
             return fn(reveal(args.inputs) as State);
         },
     };

@@ -72,7 +72,7 @@ interface PendingCounter {
 }
 
 /** The mock monitor's registerResource and registerResourceOutputs, wrapped. */
-function instrumentMonitor(records: Map<string, ResourceRecord>, counter: PendingCounter, stackOutputs: { value?: unknown }) {
+function instrumentMonitor(records: Map<string, ResourceRecord>, counter: PendingCounter, stackOutputs: { value?: unknown }, duplicates: string[]) {
     const monitor = (pulumi.runtime as unknown as { getMonitor(): any }).getMonitor();
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: unknown, resp?: any) => void) => {
@@ -82,9 +82,9 @@ function instrumentMonitor(records: Map<string, ResourceRecord>, counter: Pendin
         const parent: string = req.getParent();
         const urn: string = monitor.newUrn(parent, type, name);
         if (records.has(urn)) {
-            counter.pending--;
-            callback(new Error(`duplicate URN ${urn}: the engine rejects two resources with one URN`));
-            return;
+            // The engine rejects this registration. Failing the RPC here would surface as an
+            // unhandled rejection inside the SDK; record it and fail the run once it settles.
+            duplicates.push(urn);
         }
         const secretOutputs: string[] = req.getAdditionalsecretoutputsList();
         const trigger = req.getReplacementTrigger?.();
@@ -128,7 +128,11 @@ function instrumentMonitor(records: Map<string, ResourceRecord>, counter: Pendin
     };
     const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
     monitor.registerResourceOutputs = (req: any, callback: (err: unknown, resp?: any) => void) => {
-        if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") stackOutputs.value = fromWire(req.getOutputs()?.toJavaScript() ?? {});
+        // Component outputs (registerOutputs) and the stack's outputs, with their secret markers.
+        const outputs = fromWire(req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+        const record = records.get(req.getUrn());
+        if (record) record.outputs = outputs;
+        if (req.getUrn().split("::")[2].endsWith("pulumi:pulumi:Stack")) stackOutputs.value = outputs;
         registerOutputs(req, callback);
     };
 }
@@ -165,7 +169,8 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const records = new Map<string, ResourceRecord>();
     const counter: PendingCounter = { pending: 0 };
     const stackOutputs: { value?: unknown } = {};
-    instrumentMonitor(records, counter, stackOutputs);
+    const duplicates: string[] = [];
+    instrumentMonitor(records, counter, stackOutputs, duplicates);
 
     // Explicit dependsOn, which the request mixes with implicit dependencies: record it from the
     // resource options as the program wrote them.
@@ -195,6 +200,9 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
             failure ??= e;
         });
     await settle(counter);
+    if (!failure && duplicates.length > 0) {
+        failure = new Error(`duplicate URN ${duplicates.join(", ")}: the engine rejects two resources with one URN`);
+    }
     if (failure) {
         // Keep what was registered before the failure: bad config must have registered nothing.
         Object.defineProperty(failure, "registered", { value: [...records.values()], enumerable: false });
