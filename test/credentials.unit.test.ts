@@ -1,0 +1,81 @@
+/**
+ * The pure parts of credentials: rotation arithmetic and DSN composition, checked exhaustively.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { renderTemplate } from "../components/credentials/compose";
+import { dualKeyState, rotationCounter, schedulePeriod } from "../components/credentials/rotation";
+import { deterministicBytes, mockPassword, PASSWORD_CLASSES } from "../tools/harness/mocks";
+import { stackConfig } from "./support";
+
+describe("scheduled periods", () => {
+    it("cut time since the epoch into periods of maxAgeDays", () => {
+        assert.deepEqual(schedulePeriod(new Date("2026-01-01T00:00:00Z"), "2026-01-01", 90), { index: 0, start: "2026-01-01", next: "2026-04-01" });
+        assert.deepEqual(schedulePeriod(new Date("2026-03-31T23:59:59Z"), "2026-01-01", 90), { index: 0, start: "2026-01-01", next: "2026-04-01" });
+        assert.deepEqual(schedulePeriod(new Date("2026-04-01T00:00:00Z"), "2026-01-01", 90), { index: 1, start: "2026-04-01", next: "2026-06-30" });
+    });
+    it("never go negative before the epoch, and stand still when scheduling is off", () => {
+        assert.equal(schedulePeriod(new Date("2025-06-01T00:00:00Z"), "2026-01-01", 90).index, 0);
+        assert.deepEqual(schedulePeriod(new Date("2030-01-01T00:00:00Z"), "2026-01-01", 0), { index: 0, start: "2026-01-01" });
+    });
+    it("add to the manual generation", () => {
+        assert.equal(rotationCounter(3, schedulePeriod(new Date("2026-04-02T00:00:00Z"), "2026-01-01", 90)), 4);
+    });
+});
+
+describe("dual-key slots", () => {
+    it("replace exactly one slot per rotation, and make the old primary previous", () => {
+        for (let n = 0; n < 50; n++) {
+            const before = dualKeyState(n);
+            const after = dualKeyState(n + 1);
+            const replaced = (["a", "b"] as const).filter((s) => before.keepers[s] !== after.keepers[s]);
+            assert.deepEqual(replaced, [after.primary], `rotation ${n} -> ${n + 1}`);
+            assert.equal(after.previous, before.primary, "the old primary becomes previous");
+            assert.notEqual(after.primary, after.previous);
+        }
+    });
+});
+
+describe("composed DSNs", () => {
+    // Every character the generators can emit: random_password's classes and base64 (+ / =).
+    const passwordAlphabet = Object.values(PASSWORD_CLASSES).join("");
+    const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+
+    function corpus(): string[] {
+        const values: string[] = [];
+        for (let i = 0; i < 500; i++) values.push(mockPassword({ length: 32, special: true }, `dsn-corpus-${i}`));
+        for (let i = 0; i < 500; i++) values.push(deterministicBytes(`dsn-corpus-bytes-${i}`, 16 + (i % 17)).toString("base64"));
+        return values;
+    }
+
+    it("the corpus of 1,000 generated values covers every character the generators emit", () => {
+        const seen = new Set(corpus().join(""));
+        for (const c of new Set(passwordAlphabet + base64Alphabet)) assert.ok(seen.has(c), `corpus lacks ${JSON.stringify(c)}`);
+    });
+
+    for (const stack of ["dev", "prod"]) {
+        it(`every generated password round-trips through ${stack}'s real Postgres and Redis templates`, () => {
+            const config = stackConfig(stack);
+            const apps = config["platform-secrets:apps"];
+            const requireTls = config["platform-secrets:security"]?.requireTls === true;
+            const pgTemplate: string = apps["soma-memory"].secrets.postgres_dsn.source.template;
+            const redisTemplate: string = apps["soma-memory"].secrets.redis_url.source.template;
+            for (const password of corpus()) {
+                const pg = new URL(renderTemplate(pgTemplate, { postgres_user: "soma", postgres_password: password }, "uri"));
+                assert.equal(decodeURIComponent(pg.password), password);
+                assert.equal(decodeURIComponent(pg.username), "soma");
+                assert.equal(pg.hostname, "postgres.soma-memory.svc.cluster.local");
+                assert.equal(pg.pathname, "/somamemory");
+                if (requireTls) assert.equal(pg.searchParams.get("sslmode"), "require");
+                const redis = new URL(renderTemplate(redisTemplate, { redis_password: password }, "uri"));
+                assert.equal(decodeURIComponent(redis.password), password);
+                assert.equal(redis.hostname, "redis.soma-memory.svc.cluster.local");
+            }
+        });
+    }
+
+    it("without encoding, a value goes in as it is", () => {
+        assert.equal(renderTemplate("{a}:{b}", { a: "x/y", b: "z" }, "none"), "x/y:z");
+        assert.throws(() => renderTemplate("{missing}", {}, "uri"), /\{missing\}/);
+    });
+});

@@ -1,0 +1,248 @@
+/**
+ * Generated credentials and rotation, per stack: the program is run before and after each kind of
+ * rotation and the two recorded graphs compared. Called by credentials.<stack>.test.ts.
+ */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { buildPlan, stableStringify } from "../tools/planLib";
+import { stableJson } from "../tools/harness/mocks";
+import { plaintextStrings, reveal, ResourceRecord, runStack, RunResult, SecretValue, stackConfig, TEST_NOW } from "./support";
+
+const RANDOM_TYPES = new Set(["random:index/randomBytes:RandomBytes", "random:index/randomPassword:RandomPassword"]);
+const GENERATED_SECRET = "platform-secrets:credentials:GeneratedSecret";
+const APP_CREDENTIALS = "platform-secrets:credentials:AppCredentials";
+
+/** The config of a stack with one rotation generation set. */
+function withGeneration(stack: string, id: string, generation: number): Record<string, unknown> {
+    const config = stackConfig(stack);
+    const rotation = (config["platform-secrets:rotation"] ??= {});
+    rotation.generations = { ...(rotation.generations ?? {}), [id]: generation };
+    return config;
+}
+
+function randomValue(r: ResourceRecord): string {
+    const v = r.type === "random:index/randomPassword:RandomPassword" ? r.outputs.result : r.outputs.base64;
+    assert.ok(v instanceof SecretValue, `${r.name}'s value must be secret`);
+    return String(v.value);
+}
+
+/** URNs whose inputs differ between two runs (a changed random input is a replacement). */
+export function changedUrns(a: RunResult, b: RunResult): string[] {
+    const inputsOf = (r: RunResult) => new Map(r.resources.map((x) => [x.urn, stableJson(reveal(x.inputs))]));
+    const ia = inputsOf(a);
+    const ib = inputsOf(b);
+    const urns = new Set([...ia.keys(), ...ib.keys()]);
+    return [...urns].filter((u) => ia.get(u) !== ib.get(u)).sort();
+}
+
+/** A GeneratedSecret component's values (secret) by Vault property. */
+function generatedValues(run: RunResult, name: string): Record<string, string> {
+    const c = run.resources.find((r) => r.type === GENERATED_SECRET && r.name === name);
+    assert.ok(c, `no GeneratedSecret ${name}`);
+    const values = c.outputs.values as Record<string, unknown>;
+    return Object.fromEntries(
+        Object.entries(values).map(([k, v]) => {
+            assert.ok(v instanceof SecretValue, `${name}.${k} must be secret`);
+            return [k, String(v.value)];
+        }),
+    );
+}
+
+/** An app's full data (what its Vault KV secret holds), from its AppCredentials component. */
+function appData(run: RunResult, app: string): Record<string, string> {
+    const c = run.resources.find((r) => r.type === APP_CREDENTIALS && r.name === app);
+    assert.ok(c?.outputs.data instanceof SecretValue, `${app}'s data must be one secret`);
+    return c.outputs.data.value as Record<string, string>;
+}
+
+/** Every generated and composed value of a run: what must never show in plaintext. */
+function secretValues(run: RunResult): string[] {
+    const values = run.resources.filter((r) => RANDOM_TYPES.has(r.type)).map(randomValue);
+    for (const c of run.resources.filter((r) => r.type === APP_CREDENTIALS)) {
+        const data = appData(run, c.name);
+        const config = stackConfig(run.stack)["platform-secrets:apps"][c.name].secrets as Record<string, { source: { kind: string } }>;
+        for (const [key, s] of Object.entries(config)) if (s.source.kind === "composed" && data[key]) values.push(data[key]);
+    }
+    return values;
+}
+
+/** Resources of a run belonging to an app other than `app` (by name prefix). */
+function isOfApp(r: ResourceRecord, app: string): boolean {
+    return r.name === app || r.name.startsWith(`${app}-`);
+}
+
+export function describeCredentials(stack: string): void {
+    const appsConfig = () => stackConfig(stack)["platform-secrets:apps"];
+    const rotationConfig = () => stackConfig(stack)["platform-secrets:rotation"];
+    let base: RunResult;
+
+    before(async () => {
+        base = await runStack(stack);
+    });
+
+    describe(`generation (${stack})`, () => {
+        it("creates one random resource of the catalog's size per generated secret, two for dual-key", () => {
+            const expected: string[] = [];
+            for (const [app, spec] of Object.entries<any>(appsConfig())) {
+                for (const [key, s] of Object.entries<any>(spec.secrets)) {
+                    const size = s.source.kind === "random-bytes" ? s.source.bytes : s.source.kind === "password" ? s.source.length : undefined;
+                    if (size === undefined) continue;
+                    const type = s.source.kind === "random-bytes" ? "RandomBytes" : "RandomPassword";
+                    const roles = s.rotation === "dual-key" ? ["slot-a", "slot-b"] : ["value"];
+                    for (const role of roles) expected.push(`${type}:${app}-${key}-${role}:${size}`);
+                }
+            }
+            const actual = base.resources.filter((r) => RANDOM_TYPES.has(r.type)).map((r) => `${r.type.split(":").pop()}:${r.name}:${r.inputs.length}`);
+            assert.deepEqual(actual.sort(), expected.sort());
+        });
+
+        it("matches the runbooks: 32-byte base64 keys and tokens, 16-byte base64 Nemo passwords, URL-safe soma passwords", () => {
+            const nemo = (k: string) => generatedValues(base, `nemo-server-${k}`);
+            for (const k of ["session_key", "users_db_key", "rag_db_key"]) assert.equal(Buffer.from(nemo(k)[k], "base64").length, 32, k);
+            for (const k of ["postgres_password", "redis_password"]) assert.equal(Buffer.from(nemo(k)[k], "base64").length, 16, k);
+            assert.equal(Buffer.from(generatedValues(base, "soma-memory-soma_api_token").soma_api_token, "base64").length, 32);
+            assert.match(generatedValues(base, "soma-memory-postgres_password").postgres_password, /^[A-Za-z0-9]{32}$/);
+        });
+
+        it("composes DSNs whose password parses back exactly, with TLS where the stack requires it", () => {
+            const data = appData(base, "soma-memory");
+            const pg = new URL(data.postgres_dsn);
+            assert.equal(decodeURIComponent(pg.password), data.postgres_password);
+            assert.equal(decodeURIComponent(pg.username), data.postgres_user);
+            const redis = new URL(data.redis_url);
+            assert.equal(decodeURIComponent(redis.password), data.redis_password);
+            const requireTls = stackConfig(stack)["platform-secrets:security"]?.requireTls === true;
+            if (requireTls) {
+                assert.equal(pg.searchParams.get("sslmode"), "require");
+                assert.equal(redis.protocol, "rediss:");
+            }
+        });
+
+        it("keeps every generated and composed value out of plaintext: inputs, outputs, stack outputs, offline plan", async () => {
+            const values = secretValues(base);
+            assert.ok(values.length >= 10);
+            const leaks = base.resources
+                .flatMap((r) => [...plaintextStrings(r.inputs, `${r.urn}.inputs`), ...plaintextStrings(r.outputs, `${r.urn}.outputs`)])
+                .concat(plaintextStrings(base.outputs, "stack.outputs"))
+                .filter((s) => values.some((v) => s.value.includes(v)));
+            assert.deepEqual(leaks, []);
+            const planText = stableStringify(await buildPlan(stack, { now: TEST_NOW }));
+            for (const v of values) assert.ok(!planText.includes(v), "a generated value is in the offline plan");
+        });
+    });
+
+    describe(`rotation by generation (${stack})`, () => {
+        it("a bump replaces exactly the intended random resource and changes only what depends on it", async () => {
+            const bumped = await runStack(stack, { config: withGeneration(stack, "nemo-server/session_key", 1) });
+            const changed = changedUrns(base, bumped);
+            const byUrn = new Map(bumped.resources.map((r) => [r.urn, r]));
+            const randomsChanged = changed.filter((u) => RANDOM_TYPES.has(byUrn.get(u)!.type)).map((u) => byUrn.get(u)!.name);
+            assert.deepEqual(randomsChanged, ["nemo-server-session_key-value"]);
+            // Everything else that moved is the rotated secret's own record or nemo-server's consumers of its data.
+            for (const urn of changed) {
+                const r = byUrn.get(urn)!;
+                assert.ok(r.name.startsWith("nemo-server-session_key") || (isOfApp(r, "nemo-server") && !RANDOM_TYPES.has(r.type)), `unexpected change: ${urn}`);
+                assert.ok(!isOfApp(r, "soma-memory"), `soma-memory moved: ${urn}`);
+            }
+            const before = generatedValues(base, "nemo-server-session_key").session_key;
+            const after = generatedValues(bumped, "nemo-server-session_key").session_key;
+            assert.notEqual(after, before);
+            // Every other generated value is untouched.
+            for (const r of base.resources.filter((x) => RANDOM_TYPES.has(x.type) && x.name !== "nemo-server-session_key-value")) {
+                assert.equal(randomValue(bumped.resources.find((x) => x.urn === r.urn)!), randomValue(r), r.name);
+            }
+            assert.equal(appData(bumped, "nemo-server").session_key, after);
+            assert.deepEqual(appData(bumped, "soma-memory"), appData(base, "soma-memory"));
+        });
+
+        it("a bump of a password re-renders the DSN that embeds it, and nothing of the other app", async () => {
+            const bumped = await runStack(stack, { config: withGeneration(stack, "soma-memory/postgres_password", 4) });
+            const a = appData(base, "soma-memory");
+            const b = appData(bumped, "soma-memory");
+            assert.notEqual(b.postgres_password, a.postgres_password);
+            assert.notEqual(b.postgres_dsn, a.postgres_dsn);
+            assert.equal(decodeURIComponent(new URL(b.postgres_dsn).password), b.postgres_password);
+            for (const k of Object.keys(a).filter((k) => !["postgres_password", "postgres_dsn"].includes(k))) assert.equal(b[k], a[k], k);
+            assert.deepEqual(appData(bumped, "nemo-server"), appData(base, "nemo-server"));
+        });
+    });
+
+    describe(`dual-key rotation (${stack})`, () => {
+        it("n -> n+1 replaces one slot, makes primary(n) previous, and n+2 retires the oldest", async () => {
+            const runs = [base];
+            for (const g of [1, 2]) runs.push(await runStack(stack, { config: withGeneration(stack, "nemo-server/jwt_secret", g) }));
+            const keys = runs.map((r) => generatedValues(r, "nemo-server-jwt_secret"));
+            for (let i = 0; i < 2; i++) {
+                assert.equal(keys[i + 1].jwt_secret_previous, keys[i].jwt_secret_primary, "previous(n+1) = primary(n)");
+                assert.notEqual(keys[i + 1].jwt_secret_primary, keys[i].jwt_secret_primary, "a new primary");
+                assert.equal(keys[i + 1].jwt_secret, keys[i + 1].jwt_secret_primary, "the legacy key follows the primary");
+                const slotsReplaced = changedUrns(runs[i], runs[i + 1]).filter((u) => /RandomBytes::nemo-server-jwt_secret-slot-[ab]$/.test(u));
+                assert.equal(slotsReplaced.length, 1, `exactly one slot replaced: ${slotsReplaced}`);
+            }
+            assert.ok(!Object.values(keys[2]).includes(keys[0].jwt_secret_primary), "the oldest key is retired at n+2");
+        });
+    });
+
+    describe(`scheduled rotation (${stack})`, () => {
+        const maxAgeDays: number = rotationConfig().maxAgeDays;
+        const epoch = Date.parse(`${rotationConfig().epoch}T00:00:00Z`);
+        const day = 86_400_000;
+        // The period TEST_NOW falls in, and its boundaries.
+        const index = Math.floor((TEST_NOW.getTime() - epoch) / (maxAgeDays * day));
+        const periodStart = new Date(epoch + index * maxAgeDays * day);
+        const nextStart = new Date(epoch + (index + 1) * maxAgeDays * day);
+
+        it(`uses the stack's maximum age (${maxAgeDays} days)`, () => {
+            assert.ok(maxAgeDays > 0 && maxAgeDays <= 90, "runbook 003: at least every 90 days");
+        });
+
+        it("does not fire before the maximum age is exceeded, and fires once it is", async () => {
+            const atStart = await runStack(stack, { now: periodStart });
+            const lastMoment = await runStack(stack, { now: new Date(nextStart.getTime() - 1000) });
+            const expired = await runStack(stack, { now: nextStart });
+            const randomsChanged = (a: RunResult, b: RunResult) =>
+                changedUrns(a, b).filter((u) => RANDOM_TYPES.has(a.resources.find((r) => r.urn === u)?.type ?? ""));
+            assert.deepEqual(randomsChanged(atStart, lastMoment), [], "no rotation within the period");
+            const fired = randomsChanged(lastMoment, expired).map((u) => u.split("::").pop());
+            const expected: string[] = [];
+            for (const [app, spec] of Object.entries<any>(appsConfig())) {
+                for (const [key, s] of Object.entries<any>(spec.secrets)) {
+                    if (!["random-bytes", "password"].includes(s.source.kind) || s.maxAgeDays === 0) continue;
+                    const dual = s.rotation === "dual-key";
+                    // Dual-key: exactly the slot that becomes primary.
+                    expected.push(`${app}-${key}-${dual ? (index + 1) % 2 === 0 ? "slot-a" : "slot-b" : "value"}`);
+                }
+            }
+            assert.deepEqual(fired.sort(), expected.sort());
+            const inventory = expired.outputs.inventory as { secret: string; nextScheduledRotation?: string; lastRotated?: string }[];
+            const token = inventory.find((e) => e.secret === "session_key")!;
+            assert.equal(token.nextScheduledRotation, new Date(nextStart.getTime() + maxAgeDays * day).toISOString().slice(0, 10));
+        });
+    });
+
+    describe(`operator-supplied secrets and inventory (${stack})`, () => {
+        it("list every secret with its path, source, generation, age and last rotation, and no value", () => {
+            const inventory = base.outputs.inventory as Record<string, unknown>[];
+            const catalog = Object.entries<any>(appsConfig()).flatMap(([app, spec]) => Object.keys(spec.secrets).map((k) => `${app}/${k}`));
+            assert.deepEqual(inventory.map((e) => `${e.app}/${e.secret}`).sort(), catalog.sort());
+            const values = secretValues(base);
+            assert.deepEqual(plaintextStrings(inventory).filter((s) => values.some((v) => s.value.includes(v))), []);
+            const token = inventory.find((e) => e.secret === "soma_api_token")!;
+            assert.equal(token.vaultPath, `secret/data/shared-infra/soma-memory/${stack}`);
+            assert.deepEqual(token.properties, [{ property: "soma_api_token", env: "SOMA_API_TOKEN", slot: "value" }]);
+            assert.equal(token.source, "random-bytes");
+            assert.equal(token.generation, 0);
+            assert.equal(token.maxAgeDays, rotationConfig().maxAgeDays);
+            assert.equal(token.lastRotated, TEST_NOW.toISOString().replace(/\.\d{3}Z$/, "Z"));
+        });
+
+        it("every rotation record is replaced with its random resource, so --target-replace updates it too", () => {
+            for (const stamp of base.resources.filter((r) => r.type === "time:index/static:Static")) {
+                const random = base.resources.find((r) => RANDOM_TYPES.has(r.type) && `${r.name}-rotated-at` === stamp.name);
+                assert.ok(random, `no random resource for ${stamp.name}`);
+                assert.deepEqual(stamp.options.replaceWith, [random.urn]);
+                assert.deepEqual(stamp.inputs.triggers, random.inputs.keepers);
+            }
+        });
+    });
+}
