@@ -11,7 +11,7 @@ import { validateConfig } from "../components/config/load";
 import { topLevelKeys } from "../components/config/schema";
 import { registeredBeforeFailure, runProgram } from "../tools/harness/run";
 import { projectName, readStackConfig, repoRoot, toRuntimeConfig } from "../tools/harness/stackConfig";
-import { SUPPLIED, TEST_NOW } from "./support";
+import { overlay, SUPPLIED, TEST_NOW } from "./support";
 
 const corpusDir = path.join(__dirname, "fixtures", "bad-config");
 
@@ -20,21 +20,6 @@ interface BadFixture {
     expect: string[];
     supplied?: boolean;
     config: Record<string, unknown>;
-}
-
-/** Deep merge: objects merge key by key, `null` deletes, anything else replaces. */
-function overlay(base: unknown, patch: unknown): unknown {
-    if (patch === null) return undefined;
-    if (patch && typeof patch === "object" && !Array.isArray(patch) && base && typeof base === "object" && !Array.isArray(base)) {
-        const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-        for (const [k, v] of Object.entries(patch)) {
-            const merged = overlay(out[k], v);
-            if (merged === undefined) delete out[k];
-            else out[k] = merged;
-        }
-        return out;
-    }
-    return patch;
 }
 
 function validate(stack: string, supplied = true) {

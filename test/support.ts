@@ -38,3 +38,18 @@ export function one(result: RunResult, type: string, name: string): ResourceReco
 export function programResources(result: RunResult): ResourceRecord[] {
     return result.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
 }
+
+/** Deep merge for config overlays: objects merge key by key, `null` deletes, anything else replaces. */
+export function overlay(base: unknown, patch: unknown): unknown {
+    if (patch === null) return undefined;
+    if (patch && typeof patch === "object" && !Array.isArray(patch) && base && typeof base === "object" && !Array.isArray(base)) {
+        const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+        for (const [k, v] of Object.entries(patch)) {
+            const merged = overlay(out[k], v);
+            if (merged === undefined) delete out[k];
+            else out[k] = merged;
+        }
+        return out;
+    }
+    return patch;
+}

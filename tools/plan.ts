@@ -3,17 +3,20 @@
  * no credentials and no network, and prints every resource it would register.
  *
  *   npm run plan -- --stack dev [--json] [--show-secrets] [--diff prod] [--now 2026-11-22] [--strict]
+ *                   [--stack-file proposed.yaml]   (review a stack file before it replaces Pulumi.<stack>.yaml)
  *
  * It is for review and for CI without credentials; `pulumi preview` stays the real thing (it
  * talks to the providers, sees existing state, and shows updates rather than a full graph).
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
+import { parseStackFile } from "./harness/stackConfig";
 import { buildPlan, diffPlans, Plan, PlanOptions, stableStringify } from "./planLib";
 
 function usage(message?: string): never {
     if (message) process.stderr.write(`plan: ${message}\n`);
-    process.stderr.write("usage: npm run plan -- --stack <name> [--json] [--show-secrets] [--diff <other-stack>] [--now <ISO date>] [--strict]\n");
+    process.stderr.write("usage: npm run plan -- --stack <name> [--json] [--show-secrets] [--diff <other-stack>] [--now <ISO date>] [--strict] [--stack-file <path>]\n");
     process.exit(2);
 }
 
@@ -49,6 +52,7 @@ async function cli(): Promise<void> {
                 diff: { type: "string" },
                 now: { type: "string" },
                 strict: { type: "boolean", default: false },
+                "stack-file": { type: "string" },
             },
             strict: true,
         }));
@@ -59,8 +63,9 @@ async function cli(): Promise<void> {
     const now = values.now ? new Date(values.now) : undefined;
     if (now && Number.isNaN(now.getTime())) usage(`--now ${values.now} is not a date`);
     const options: PlanOptions = { showSecrets: values["show-secrets"], now, strict: values.strict, notice: (m) => process.stderr.write(`${m}\n`) };
+    const stackFile = values["stack-file"];
 
-    const plan = await buildPlan(values.stack, options);
+    const plan = await buildPlan(values.stack, { ...options, config: stackFile ? parseStackFile(readFileSync(stackFile, "utf8")) : undefined });
     if (values.diff) {
         const other = await buildPlan(values.diff, options);
         const diff = diffPlans(plan, other);

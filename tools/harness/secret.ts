@@ -41,9 +41,9 @@ export function reveal(v: unknown): unknown {
     return v;
 }
 
-/** Replaces every SecretValue with "[secret]", or with `{ secret: value }` when showing secrets. */
+/** Replaces every SecretValue with "[secret]", or with `{ "@secret": value }` when showing secrets. */
 export function redact(v: unknown, showSecrets = false): unknown {
-    if (v instanceof SecretValue) return showSecrets ? { secret: redact(v.value, true) } : "[secret]";
+    if (v instanceof SecretValue) return showSecrets ? { "@secret": redact(v.value, true) } : "[secret]";
     if (Array.isArray(v)) return v.map((x) => redact(x, showSecrets));
     if (v && typeof v === "object") {
         const out: Record<string, unknown> = {};

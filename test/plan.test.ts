@@ -1,0 +1,87 @@
+/**
+ * The offline plan as a user runs it: `npm run plan -- ...` in a child process, no Pulumi CLI.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { promisify } from "node:util";
+import { stringify } from "yaml";
+import { repoRoot } from "../tools/harness/stackConfig";
+import { overlay, stackConfig } from "./support";
+
+const exec = promisify(execFile);
+
+async function plan(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+        const { stdout, stderr } = await exec(process.execPath, ["--import", "tsx", path.join(repoRoot, "tools", "plan.ts"), ...args], {
+            cwd: repoRoot,
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        return { code: 0, stdout, stderr };
+    } catch (e) {
+        const err = e as { code: number; stdout: string; stderr: string };
+        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    }
+}
+
+const NOW = "2026-11-22T00:00:00Z";
+
+describe("npm run plan", () => {
+    it("--json is one stable document, byte-identical across two runs", async () => {
+        const [a, b] = await Promise.all([plan("--stack", "prod", "--json", "--now", NOW), plan("--stack", "prod", "--json", "--now", NOW)]);
+        assert.equal(a.code, 0, a.stderr);
+        assert.equal(a.stdout, b.stdout);
+        const doc = JSON.parse(a.stdout);
+        assert.deepEqual(Object.keys(doc).sort(), ["outputs", "project", "resources", "stack"]);
+        assert.equal(doc.project, "platform-secrets");
+        assert.equal(doc.stack, "prod");
+        const urns = doc.resources.map((r: { urn: string }) => r.urn);
+        assert.deepEqual(urns, [...urns].sort(), "resources sorted by URN");
+        for (const r of doc.resources) for (const k of ["urn", "type", "name", "inputs", "options"]) assert.ok(k in r, `${r.urn} lacks ${k}`);
+        // The prod stack's operator secret is an offline placeholder, and the plan says so.
+        assert.match(a.stderr, /offline placeholders stand in for operator secrets .*suppliedSecrets\.nemo-server\.huggingface_token/);
+    });
+
+    it("prints every resource with its URN, ready for --target-replace", async () => {
+        const r = await plan("--stack", "dev", "--now", NOW);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^\+ urn:pulumi:dev::platform-secrets::.*random:index\/randomBytes:RandomBytes::nemo-server-session_key-value$/m);
+        assert.match(r.stdout, /keepers:/);
+    });
+
+    it("shows secret values only with --show-secrets", async () => {
+        const hidden = (await plan("--stack", "dev", "--json", "--now", NOW)).stdout;
+        const shown = (await plan("--stack", "dev", "--json", "--now", NOW, "--show-secrets")).stdout;
+        assert.equal(hidden.includes('"@secret"'), false);
+        // Where the plain plan says [secret], the revealing one has the value, and nowhere else do they differ.
+        const redacted = JSON.parse(shown, (_k, v) => (v && typeof v === "object" && "@secret" in v ? "[secret]" : v));
+        assert.deepEqual(redacted, JSON.parse(hidden));
+        assert.equal((hidden.match(/"\[secret\]"/g) ?? []).length, (shown.match(/"@secret"/g) ?? []).length);
+    });
+
+    it("--diff prints the per-resource differences between two stacks", async () => {
+        const r = await plan("--stack", "dev", "--diff", "prod", "--json", "--now", NOW);
+        assert.equal(r.code, 0, r.stderr);
+        const diff = JSON.parse(r.stdout);
+        assert.deepEqual(diff.stacks, ["dev", "prod"]);
+        const periods = diff.changed.find((c: { resource: string }) => c.resource.endsWith("RandomBytes::nemo-server-session_key-value"));
+        assert.ok(periods.differences.some((d: { path: string }) => d.path === "inputs.keepers.period"), "dev and prod rotate on different schedules");
+    });
+
+    it("exits non-zero with the validation message on bad config, and --strict fails like preview", async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
+        const file = path.join(dir, "Pulumi.bad.yaml");
+        const bad = overlay(stackConfig("dev"), { "platform-secrets:vault": { kv: { maxVersions: 0 } } });
+        writeFileSync(file, stringify({ config: bad }));
+        const r = await plan("--stack", "dev", "--stack-file", file);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /platform-secrets:vault\.kv\.maxVersions: must be at least 1/);
+        assert.equal(r.stdout, "");
+        const strict = await plan("--stack", "prod", "--strict");
+        assert.equal(strict.code, 1);
+        assert.match(strict.stderr, /pulumi config set --stack prod --secret --path 'suppliedSecrets\.nemo-server\.huggingface_token'/);
+    });
+});
