@@ -93,10 +93,11 @@ describe("the stack files", () => {
     it("Pulumi.yaml declares every top-level key with a description", () => {
         const project = parse(readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8"));
         assert.equal(project.name, projectName);
-        const declared = project.template.config as Record<string, { description?: string }>;
-        for (const key of topLevelKeys) {
-            assert.ok(declared[`${projectName}:${key}`]?.description, `Pulumi.yaml template.config lacks ${key}`);
-        }
+        const declared = project.config as Record<string, { description?: string; type?: string }>;
+        for (const key of topLevelKeys) assert.ok(declared[key]?.description, `Pulumi.yaml config lacks ${key}`);
+        assert.deepEqual(Object.keys(declared).sort(), [...topLevelKeys].sort(), "no stale declarations");
+        // Only scalars may carry a type in Pulumi's project schema.
+        for (const [key, d] of Object.entries(declared)) if (d.type) assert.ok(["string", "integer", "boolean"].includes(d.type), key);
     });
 
     it("an operator secret never appears in a validation message", () => {
