@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { managedLabels } from "./specs";
+import { namespacedRelease } from "./helmRelease";
 
 export interface ExternalSecretsOperatorArgs {
     /** Exact chart version of `external-secrets` (kubernetes.externalSecrets.install.chartVersion). */
@@ -23,25 +23,11 @@ export class ExternalSecretsOperator extends pulumi.ComponentResource {
 
     constructor(name: string, args: ExternalSecretsOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:kubernetes:ExternalSecretsOperator", name, {}, opts);
-        const { provider } = args;
-        const namespace = new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            { metadata: { name: args.namespace, labels: managedLabels() } },
-            { parent: this, provider },
-        );
-        // helm.v3.Release rather than helm.v4.Chart: the chart's CRDs, webhook and certificates are
-        // managed by Helm as one release (upgrades and rollbacks as ESO documents them).
-        this.release = new k8s.helm.v3.Release(
-            `${name}-release`,
-            {
-                name: "external-secrets",
-                chart: "external-secrets",
-                version: args.chartVersion,
-                repositoryOpts: { repo: args.repository },
-                namespace: namespace.metadata.name,
-                values: { installCRDs: true },
-            },
-            { parent: this, provider },
+        this.release = namespacedRelease(
+            this,
+            name,
+            { chart: "external-secrets", version: args.chartVersion, repository: args.repository, namespace: args.namespace, values: { installCRDs: true } },
+            args.provider,
         );
         this.registerOutputs({ release: this.release.status });
     }

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config/model";
-import { managedLabels } from "./specs";
+import { namespacedRelease } from "./helmRelease";
 
 export interface ReloaderArgs {
     /** The stack's `reloader` settings: chart version, repository, namespace, HA, replicas, resources. */
@@ -24,23 +24,18 @@ export class Reloader extends pulumi.ComponentResource {
         // Several replicas without leader election would each restart every workload (rules.ts
         // rejects that config; this guards other callers).
         if (!s.ha && s.replicas !== 1) throw new Error(`reloader: ${s.replicas} replicas need reloader.ha (leader election)`);
-        const namespace = new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            { metadata: { name: s.namespace, labels: managedLabels() } },
-            { parent: this, provider },
-        );
-        this.release = new k8s.helm.v3.Release(
-            `${name}-release`,
+        this.release = namespacedRelease(
+            this,
+            name,
             {
-                name: "reloader",
                 chart: "reloader",
                 version: s.chartVersion,
-                repositoryOpts: { repo: s.repository },
-                namespace: namespace.metadata.name,
+                repository: s.repository,
+                namespace: s.namespace,
                 values: {
                     reloader: {
                         // Reloader marks the pod template with an annotation instead of injecting an
-                        // env var, so the workload's spec in its owner's Git stays as written.
+                        // env var, so the workload's containers stay as their owners wrote them.
                         reloadStrategy: "annotations",
                         watchGlobally: s.watchGlobally,
                         // Leader election: only one replica acts, the other takes over.
@@ -55,7 +50,7 @@ export class Reloader extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, provider },
+            provider,
         );
         this.registerOutputs({ release: this.release.status });
     }
