@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createAwsProvider } from "./aws/provider";
 import { loadConfig } from "./config/load";
 import { AppCredentials } from "./credentials/appCredentials";
+import { KubernetesSecrets } from "./kubernetes/kubernetesSecrets";
 import { createKubernetesProvider } from "./kubernetes/provider";
 import { createVaultProvider } from "./vault/provider";
 
@@ -29,10 +30,30 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         config.apps.map((app) => [app.name, new AppCredentials(app.name, { app, epoch: config.rotation.epoch, now })]),
     );
 
+    // TEMPORARY until the AWS component is merged: the backup role ARNs from its naming
+    // (`${app}-${target}-backup-${env}` in the OIDC provider's account). Replace with
+    // `backups[app][target].roleArn` from the AWS component.
+    const [, partition, , , account] = config.aws.eks.oidcProviderArn.split(":");
+    const backupRoleArns = Object.fromEntries(
+        config.apps.map((app) => [app.name, Object.fromEntries(app.backups.map((b) => [b.target, `arn:${partition}:iam::${account}:role/${app.name}-${b.target}-backup-${config.environment}`]))]),
+    );
+    const kubernetes = new KubernetesSecrets("kubernetes", {
+        config,
+        provider: providers.kubernetes,
+        properties: Object.fromEntries(config.apps.map((app) => [app.name, credentials[app.name].properties])),
+        // Until the Vault component's KV-version `dataVersion` is merged: the credentials fingerprint.
+        dataVersions: Object.fromEntries(config.apps.map((app) => [app.name, credentials[app.name].fingerprint])),
+        backupRoleArns,
+    });
+
     return {
         environment: config.environment,
         /** Every secret without its value: app, env var, Vault path and property, source, generation, age. */
         inventory: config.apps.flatMap((app) => credentials[app.name].inventory),
+        /** Per app: the ExternalSecret, its target Secret and store, and the current force-sync value. */
+        externalSecrets: kubernetes.externalSecrets,
+        /** Per app and backup target: ServiceAccount, IAM role ARN, and whether this program manages it. */
+        backupServiceAccounts: kubernetes.backupServiceAccounts,
         providers: pulumi.output({ vault: providers.vault.urn, aws: providers.aws.urn, kubernetes: providers.kubernetes.urn }),
     };
 }

@@ -131,6 +131,37 @@ export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
         }
     }
 
+    // Apps sharing a namespace: one owner for the Namespace, and no two Kubernetes objects of the
+    // same kind and name (two ExternalSecrets fighting over one Secret, one reader for two roles).
+    const namespaceOwner = new Map<string, { app: string; manage: boolean }>();
+    const namespacedNames = new Map<string, string>();
+    for (const [appName, app] of Object.entries(c.apps)) {
+        const base = ["apps", appName];
+        const first = namespaceOwner.get(app.namespace);
+        if (first && first.manage !== app.manageNamespace) {
+            add([...base, "manageNamespace"], `apps.${first.app} shares namespace ${app.namespace} with manageNamespace ${first.manage}; apps sharing a namespace must agree`);
+        } else if (!first) namespaceOwner.set(app.namespace, { app: appName, manage: app.manageNamespace });
+        const objects: [string, string, (string | number)[]][] = [
+            ["Secret", app.secretName ?? `${appName}-runtime-secrets`, [...base, "secretName"]],
+            ["ServiceAccount", app.serviceAccounts.reader ?? `${appName}-secrets-reader`, [...base, "serviceAccounts", "reader"]],
+            ...Object.entries(app.backups).map(([target, b]): [string, string, (string | number)[]] => ["ServiceAccount", b.serviceAccount ?? `${appName}-${target}-backup`, [...base, "backups", target, "serviceAccount"]]),
+        ];
+        if (c.kubernetes.externalSecrets.storeKind === "SecretStore") objects.push(["SecretStore", app.storeName ?? `${appName}-vault-store`, [...base, "storeName"]]);
+        for (const [kind, objectName, path] of objects) {
+            const key = `${app.namespace}/${kind}/${objectName}`;
+            const other = namespacedNames.get(key);
+            // Within one app, the backup rules above already report a shared ServiceAccount.
+            if (other && other !== appName) add(path, `${kind} ${objectName} in namespace ${app.namespace} is already apps.${other}'s`);
+            else namespacedNames.set(key, appName);
+        }
+    }
+
+    // ESO strips a leading "<mount>/" from a key before adding "<mount>/data/", so a path prefix
+    // starting with the mount's name would be read from the wrong path.
+    if (`${c.vault.pathPrefix}/`.startsWith(`${c.vault.kv.path}/`)) {
+        add(["vault", "pathPrefix"], `must not start with the KV mount path ${c.vault.kv.path}: External Secrets would strip it from the key`);
+    }
+
     // Operator values that no catalog entry asks for are typos.
     for (const [appName, values] of Object.entries(c.suppliedSecrets)) {
         for (const key of Object.keys(values)) {
@@ -150,6 +181,8 @@ export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
         add(["backup", "objectLock", "days"], `must not exceed backup.retentionDays (${c.backup.retentionDays}): lifecycle cannot expire locked versions`);
     }
     if (c.reloader.ha && c.reloader.replicas < 2) add(["reloader", "replicas"], "must be at least 2 when reloader.ha is true");
+    // Without leader election every replica acts: each change would restart workloads once per replica.
+    if (!c.reloader.ha && c.reloader.replicas > 1) add(["reloader", "replicas"], "must be 1 when reloader.ha is false (replicas without leader election each restart every workload)");
     if (c.vault.kubernetesAuth.tokenMaxTtlSeconds < c.vault.kubernetesAuth.tokenTtlSeconds) {
         add(["vault", "kubernetesAuth", "tokenMaxTtlSeconds"], "must be at least tokenTtlSeconds");
     }

@@ -223,7 +223,8 @@ const externalSecrets = z
             .object({
                 /** Install the External Secrets Operator chart (false: the cluster already runs it). */
                 enabled: z.boolean().default(false),
-                chartVersion: semver.default("0.20.4"),
+                /** `external-secrets` chart version (2.14.0: current as of 2026-10; serves external-secrets.io/v1). */
+                chartVersion: semver.default("2.14.0"),
                 namespace: dnsLabel.default("external-secrets"),
                 repository: httpsUrl.default("https://charts.external-secrets.io"),
             })
@@ -258,7 +259,8 @@ const resources = z
 const reloader = z
     .object({
         enabled: z.boolean().default(true),
-        chartVersion: semver.default("2.2.5"),
+        /** `reloader` chart version from the stakater repository (2.2.17: Reloader v1.4.22). */
+        chartVersion: semver.default("2.2.17"),
         repository: httpsUrl.default("https://stakater.github.io/stakater-charts"),
         namespace: dnsLabel.default("kube-utilities"),
         /** Run two replicas with leader election. */

@@ -1,0 +1,131 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { PlatformConfig, PropertySpec } from "../config/model";
+import { AppExternalSecret } from "./appExternalSecret";
+import { BackupServiceAccountInfo, BackupServiceAccounts } from "./backupServiceAccounts";
+import { ExternalSecretsOperator } from "./externalSecretsOperator";
+import { Reloader } from "./reloader";
+import { managedLabels, StoreKind } from "./specs";
+import { VaultSecretStore } from "./vaultSecretStore";
+
+export interface KubernetesSecretsArgs {
+    readonly config: PlatformConfig;
+    /** The stack's Kubernetes provider; every resource below names it. */
+    readonly provider: k8s.Provider;
+    /** Per app: the properties its Vault secret holds (AppCredentials.properties). */
+    readonly properties: Readonly<Record<string, readonly PropertySpec[]>>;
+    /** Per app: a non-secret version of its data that changes when, and only when, its values change. */
+    readonly dataVersions: Readonly<Record<string, pulumi.Input<string>>>;
+    /** Per app and backup target: the IAM role the backup ServiceAccount assumes. */
+    readonly backupRoleArns: Readonly<Record<string, Readonly<Record<string, pulumi.Input<string>>>>>;
+}
+
+/** Where an app's Secret comes from, for app owners. */
+export interface ExternalSecretInfo {
+    namespace: string;
+    externalSecret: string;
+    targetSecret: string;
+    store: { kind: StoreKind; name: pulumi.Output<string> };
+    forceSync: pulumi.Output<string>;
+}
+
+/**
+ * Everything the cluster needs to turn Vault data into pod restarts: ESO (optionally installed),
+ * one Vault store per app, one ExternalSecret per app, Reloader, and the backup ServiceAccounts.
+ */
+export class KubernetesSecrets extends pulumi.ComponentResource {
+    readonly externalSecrets: Record<string, ExternalSecretInfo>;
+    /** Per app and target. */
+    readonly backupServiceAccounts: Record<string, Record<string, BackupServiceAccountInfo>>;
+
+    constructor(name: string, args: KubernetesSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform-secrets:kubernetes:KubernetesSecrets", name, {}, opts);
+        const { config, provider } = args;
+        const eso = config.kubernetes.externalSecrets;
+        for (const app of config.apps) {
+            for (const [what, table] of [["properties", args.properties], ["dataVersions", args.dataVersions], ["backupRoleArns", args.backupRoleArns]] as const) {
+                if (table[app.name] === undefined) throw new Error(`KubernetesSecrets: no ${what} for app ${app.name}`);
+            }
+        }
+
+        const operator = eso.install.enabled
+            ? new ExternalSecretsOperator(
+                  `${name}-external-secrets`,
+                  { chartVersion: eso.install.chartVersion, repository: eso.install.repository, namespace: eso.install.namespace, provider },
+                  { parent: this },
+              )
+            : undefined;
+        if (config.reloader.enabled) new Reloader(`${name}-reloader`, { settings: config.reloader, provider }, { parent: this });
+
+        // One Namespace object per managed namespace (rules.ts makes apps sharing one agree).
+        const namespaces = new Map<string, pulumi.Input<string>>();
+        for (const app of config.apps) {
+            if (namespaces.has(app.namespace)) continue;
+            if (!app.manageNamespace) {
+                namespaces.set(app.namespace, app.namespace);
+                continue;
+            }
+            const ns = new k8s.core.v1.Namespace(
+                `${name}-namespace-${app.namespace}`,
+                { metadata: { name: app.namespace, labels: managedLabels() } },
+                // Deleting a namespace deletes every workload and Secret in it, not only ours.
+                { parent: this, provider, protect: config.protection.protectStateful, retainOnDelete: config.protection.retainOnDelete },
+            );
+            namespaces.set(app.namespace, ns.metadata.name);
+        }
+
+        this.externalSecrets = {};
+        this.backupServiceAccounts = {};
+        for (const app of config.apps) {
+            const namespace = namespaces.get(app.namespace)!;
+            const store = new VaultSecretStore(
+                `${name}-${app.name}-vault`,
+                {
+                    app,
+                    namespace,
+                    kind: eso.storeKind,
+                    vault: {
+                        server: config.vault.address,
+                        kvMount: config.vault.kv.path,
+                        vaultNamespace: config.vault.namespace,
+                        caBundlePem: eso.vaultCaBundlePem,
+                        authPath: config.vault.kubernetesAuth.path,
+                        audience: config.vault.kubernetesAuth.audience,
+                    },
+                    provider,
+                    operator: operator?.release,
+                },
+                { parent: this },
+            );
+            const sync = new AppExternalSecret(
+                `${name}-${app.name}-sync`,
+                {
+                    app,
+                    namespace,
+                    store: { name: store.storeName, kind: store.kind },
+                    properties: args.properties[app.name],
+                    refreshInterval: eso.refreshInterval,
+                    dataVersion: args.dataVersions[app.name],
+                    provider,
+                    operator: operator?.release,
+                },
+                { parent: this },
+            );
+            this.externalSecrets[app.name] = {
+                namespace: app.namespace,
+                externalSecret: app.secretName,
+                targetSecret: app.secretName,
+                store: { kind: store.kind, name: store.storeName },
+                forceSync: sync.forceSync,
+            };
+            if (app.backups.length === 0) continue;
+            const backups = new BackupServiceAccounts(
+                `${name}-${app.name}-backups`,
+                { app, namespace, roleArns: args.backupRoleArns[app.name], annotateRoleArn: config.aws.identity === "irsa", provider },
+                { parent: this },
+            );
+            this.backupServiceAccounts[app.name] = backups.accounts;
+        }
+        this.registerOutputs({ externalSecrets: this.externalSecrets, backupServiceAccounts: this.backupServiceAccounts });
+    }
+}

@@ -1,0 +1,89 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { AppSpec } from "../config/model";
+import { ESO_API_VERSION, managedLabels, StoreKind, vaultStoreSpec, VaultStoreSettings } from "./specs";
+
+export interface VaultSecretStoreArgs {
+    /** The app this store serves; its name, namespace, store name, reader and Vault role come from here. */
+    readonly app: AppSpec;
+    /** The app's namespace, as an Output of the Namespace when this program creates it. */
+    readonly namespace: pulumi.Input<string>;
+    readonly kind: StoreKind;
+    /** Vault connection and auth settings, without the role (the app's own). */
+    readonly vault: Omit<VaultStoreSettings, "role">;
+    /** The stack's Kubernetes provider. */
+    readonly provider: k8s.Provider;
+    /** The ESO install, when this program runs it: the store's CRD and webhook come from it. */
+    readonly operator?: pulumi.Resource;
+}
+
+/**
+ * One app's way into Vault: the ServiceAccount External Secrets logs in as, the right for Vault to
+ * review its tokens, and the store (ClusterSecretStore limited to the app's namespace, or a
+ * SecretStore in it) that logs in with the app's own Vault role.
+ */
+export class VaultSecretStore extends pulumi.ComponentResource {
+    /** Store name, an Output so ExternalSecrets are created after the store. */
+    readonly storeName: pulumi.Output<string>;
+    readonly kind: StoreKind;
+    readonly readerServiceAccount: k8s.core.v1.ServiceAccount;
+
+    constructor(name: string, args: VaultSecretStoreArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform-secrets:kubernetes:VaultSecretStore", name, {}, opts);
+        const { app, provider } = args;
+        this.kind = args.kind;
+        const labels = managedLabels(app.name);
+
+        // Only ESO uses this account, through the TokenRequest API; no pod mounts its token.
+        this.readerServiceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-reader`,
+            { metadata: { name: app.readerServiceAccount, namespace: args.namespace, labels }, automountServiceAccountToken: false },
+            { parent: this, provider },
+        );
+
+        // Vault reviews the reader's token with that same token: the auth backend has no reviewer
+        // JWT (vault.kubernetesAuth has host, CA and issuer only), and Vault runs outside the
+        // cluster, so it sends the login JWT itself to the TokenReview API. That needs this binding,
+        // which grants TokenReview/SubjectAccessReview only. The alternative, a long-lived reviewer
+        // token stored in Vault, is a standing credential to rotate; short-lived audience-bound
+        // tokens are not.
+        const authDelegator = new k8s.rbac.v1.ClusterRoleBinding(
+            `${name}-auth-delegator`,
+            {
+                metadata: { name: `vault-auth-delegator-${app.namespace}-${app.readerServiceAccount}`, labels },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
+                subjects: [{ kind: "ServiceAccount", name: this.readerServiceAccount.metadata.name, namespace: this.readerServiceAccount.metadata.namespace }],
+            },
+            { parent: this, provider },
+        );
+
+        const spec = vaultStoreSpec(
+            args.kind,
+            { ...args.vault, role: app.vaultRoleName },
+            { name: this.readerServiceAccount.metadata.name, namespace: this.readerServiceAccount.metadata.namespace },
+        );
+        const store = new k8s.apiextensions.CustomResource(
+            `${name}-store`,
+            {
+                apiVersion: ESO_API_VERSION,
+                kind: args.kind,
+                metadata: {
+                    name: app.storeName,
+                    ...(args.kind === "SecretStore" ? { namespace: args.namespace } : {}),
+                    labels,
+                },
+                spec,
+            },
+            {
+                parent: this,
+                provider,
+                // The binding: ESO validates a store by logging in, which fails until Vault may
+                // review the reader's token. The operator: a store cannot be created before the
+                // chart's CRD exists ("no matches for kind") and its validating webhook serves.
+                dependsOn: [authDelegator, ...(args.operator ? [args.operator] : [])],
+            },
+        );
+        this.storeName = store.metadata.name;
+        this.registerOutputs({ storeName: this.storeName, kind: this.kind });
+    }
+}

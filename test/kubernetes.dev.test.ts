@@ -1,0 +1,102 @@
+/**
+ * Kubernetes, dev: the shared checks, plus the External Secrets Operator installed by this program
+ * (stores and ExternalSecrets wait for it), namespaces created, and the config branches prod does
+ * not take (namespaced SecretStores, a Vault CA bundle, EKS Pod Identity, a chart-owned backup
+ * ServiceAccount, Reloader off) in one variant run.
+ */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { projectName } from "../tools/harness/stackConfig";
+import { esoValidators, expectedStoreSpec, kubernetesResources, oneNamed, releaseOf, resolvedConfig, sharedKubernetesChecks, stackSetting, TYPES } from "./kubernetesChecks";
+import { byType, RunResult, runStack, stackConfig } from "./support";
+
+describe("kubernetes (dev)", () => {
+    let result: RunResult;
+    before(async () => {
+        result = await runStack("dev");
+    });
+    const run = () => result;
+    const config = resolvedConfig("dev");
+
+    sharedKubernetesChecks("dev", run);
+
+    it("installs ESO from its chart at the stack's pinned version, with its CRDs", () => {
+        const install = stackSetting("dev", "kubernetes").externalSecrets.install;
+        const release = releaseOf(run(), "external-secrets");
+        assert.ok(release, "no ESO release");
+        assert.equal(release.inputs.version, install.chartVersion);
+        assert.equal(release.inputs.version, "2.14.0");
+        assert.equal(release.inputs.namespace, install.namespace);
+        assert.deepEqual(release.inputs.repositoryOpts, { repo: "https://charts.external-secrets.io" });
+        assert.deepEqual(release.inputs.values, { installCRDs: true });
+        oneNamed(run(), TYPES.namespace, install.namespace);
+    });
+
+    it("every store and ExternalSecret waits for the ESO release (its CRDs and webhook)", () => {
+        const release = releaseOf(run(), "external-secrets")!;
+        const esoObjects = kubernetesResources(run()).filter((r) => r.type.startsWith("kubernetes:external-secrets.io/"));
+        assert.equal(esoObjects.length, 2 * config.apps.length);
+        for (const r of esoObjects) assert.ok(r.options.dependsOn?.includes(release.urn), `${r.name} does not wait for ESO`);
+    });
+
+    it("Reloader runs one replica without leader election, with dev's requests and limits", () => {
+        const values = releaseOf(run(), "reloader")!.inputs.values as any;
+        assert.equal(values.reloader.enableHA, false);
+        assert.equal(values.reloader.deployment.replicas, 1);
+        assert.deepEqual(values.reloader.deployment.resources, { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "100m", memory: "256Mi" } });
+    });
+
+    it("creates the app namespaces (manageNamespace), unprotected in dev, and the ExternalSecrets in them", () => {
+        const names = byType(run(), TYPES.namespace).map((n) => (n.inputs.metadata as any).name).sort();
+        assert.deepEqual(names, ["external-secrets", "kube-utilities", "nemo-server", "soma-memory"]);
+        for (const app of config.apps) {
+            const ns = oneNamed(run(), TYPES.namespace, app.namespace);
+            assert.equal(ns.options.protect, undefined);
+            assert.equal((oneNamed(run(), TYPES.externalSecret, app.secretName).inputs.metadata as any).namespace, app.namespace);
+        }
+    });
+
+    describe("variant: SecretStores, a Vault CA bundle, Pod Identity, a chart-owned backup account, no Reloader, no ESO install", () => {
+        const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
+        const variant = stackConfig("dev");
+        const k = variant[`${projectName}:kubernetes`];
+        k.externalSecrets = { ...k.externalSecrets, storeKind: "SecretStore", vaultCaBundlePem: PEM, install: { enabled: false } };
+        variant[`${projectName}:reloader`] = { ...variant[`${projectName}:reloader`], enabled: false };
+        variant[`${projectName}:aws`] = { ...variant[`${projectName}:aws`], identity: "pod-identity" };
+        variant[`${projectName}:apps`]["soma-memory"].backups.qdrant = { serviceAccount: "soma-memory-backup-qdrant", manageServiceAccount: false };
+        const vconfig = resolvedConfig("dev", variant);
+        let v: RunResult;
+        before(async () => {
+            v = await runStack("dev", { config: variant });
+        });
+
+        it("one SecretStore per app in the app's namespace, without conditions, valid for ESO, with the CA bundle as base64", async () => {
+            const validate = await esoValidators();
+            assert.equal(byType(v, TYPES.clusterSecretStore).length, 0);
+            for (const app of vconfig.apps) {
+                const store = oneNamed(v, TYPES.secretStore, app.storeName, app.namespace);
+                validate.SecretStore(store.inputs);
+                assert.deepEqual(store.inputs.spec, expectedStoreSpec(vconfig, app));
+                assert.equal(Buffer.from((store.inputs.spec as any).provider.vault.caBundle, "base64").toString("utf8"), PEM);
+                const es = oneNamed(v, TYPES.externalSecret, app.secretName, app.namespace);
+                validate.ExternalSecret(es.inputs);
+                assert.deepEqual((es.inputs.spec as any).secretStoreRef, { name: app.storeName, kind: "SecretStore" });
+            }
+        });
+
+        it("no ESO or Reloader release, and nothing waits for one", () => {
+            assert.equal(byType(v, TYPES.release).length, 0);
+            for (const r of kubernetesResources(v)) assert.equal(r.options.dependsOn?.some((d) => d.includes("helm.sh")) ?? false, false, r.name);
+        });
+
+        it("a chart-owned backup account is only exported; a managed one carries no IRSA annotation under Pod Identity", () => {
+            const out = (v.outputs.backupServiceAccounts as any)["soma-memory"];
+            assert.equal(out.qdrant.managed, false);
+            assert.match(out.qdrant.roleArn, /^arn:aws:iam::111122223333:role\/soma-memory-qdrant-backup-dev$/);
+            const accounts = byType(v, TYPES.serviceAccount).map((s) => (s.inputs.metadata as any).name);
+            assert.ok(!accounts.includes("soma-memory-backup-qdrant"));
+            const postgres = oneNamed(v, TYPES.serviceAccount, "soma-memory-backup-postgres", "soma-memory");
+            assert.deepEqual((postgres.inputs.metadata as any).annotations, {});
+        });
+    });
+});

@@ -1,0 +1,118 @@
+/**
+ * Kubernetes, prod: the shared checks, plus runbook 001's ExternalSecret for soma-memory, Reloader
+ * in HA, and an External Secrets Operator the cluster already runs (not installed here).
+ */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { parse } from "yaml";
+import { esoVaultReadPath, kubernetesResources, oneNamed, releaseOf, resolvedConfig, sharedKubernetesChecks, TYPES } from "./kubernetesChecks";
+import { byType, RunResult, runStack } from "./support";
+
+/** Runbook 001 §3.3, the fragment as the runbook gives it (Helm values of the app's chart). */
+const RUNBOOK_001_FRAGMENT = `
+externalSecret:
+  enabled: true
+  secretStoreRef:
+    name: soma-vault-store
+    kind: ClusterSecretStore
+  data:
+    - secretKey: SOMA_API_TOKEN
+      remoteRef:
+        key: secret/data/shared-infra/soma-memory/prod
+        property: soma_api_token
+    - secretKey: POSTGRES_URL
+      remoteRef:
+        key: secret/data/shared-infra/soma-memory/prod
+        property: postgres_dsn
+    - secretKey: REDIS_URL
+      remoteRef:
+        key: secret/data/shared-infra/soma-memory/prod
+        property: redis_url
+    - secretKey: QDRANT_URL
+      remoteRef:
+        key: secret/data/shared-infra/soma-memory/prod
+        property: qdrant_url
+    - secretKey: KAFKA_BOOTSTRAP_SERVERS
+      remoteRef:
+        key: secret/data/shared-infra/soma-memory/prod
+        property: kafka_bootstrap_servers
+  target:
+    name: soma-memory-runtime-secrets
+    template:
+      metadata:
+        annotations:
+          reloader.stakater.com/auto: "true"
+`;
+
+describe("kubernetes (prod)", () => {
+    let result: RunResult;
+    before(async () => {
+        result = await runStack("prod");
+    });
+    const run = () => result;
+    const config = resolvedConfig("prod");
+
+    sharedKubernetesChecks("prod", run);
+
+    it("soma-memory's ExternalSecret is runbook 001's fragment in substance", () => {
+        const runbook = (parse(RUNBOOK_001_FRAGMENT) as { externalSecret: any }).externalSecret;
+        const es = oneNamed(run(), TYPES.externalSecret, "soma-memory-runtime-secrets", "soma-memory");
+        const spec = es.inputs.spec as any;
+        assert.deepEqual(spec.secretStoreRef, runbook.secretStoreRef);
+        assert.equal(spec.target.name, runbook.target.name);
+        assert.deepEqual(
+            spec.data.map((d: any) => [d.secretKey, d.remoteRef.property]),
+            runbook.data.map((d: any) => [d.secretKey, d.remoteRef.property]),
+        );
+        // The runbook names the full KV v2 data path; the store's `path: secret` makes ESO read the
+        // same path from the key relative to the mount.
+        for (const [i, d] of spec.data.entries()) {
+            assert.equal(esoVaultReadPath("secret", d.remoteRef.key), runbook.data[i].remoteRef.key);
+            assert.equal(esoVaultReadPath("secret", runbook.data[i].remoteRef.key), runbook.data[i].remoteRef.key);
+        }
+        const store = oneNamed(run(), TYPES.clusterSecretStore, "soma-vault-store");
+        assert.equal((store.inputs.spec as any).provider.vault.path, "secret");
+        // The deliberate difference: `auto` belongs on workloads; on the Secret Reader reads `match`.
+        assert.deepEqual(spec.target.template.metadata.annotations, { "reloader.stakater.com/match": "true" });
+        assert.equal(spec.refreshInterval, "1h");
+    });
+
+    it("soma-memory's store logs in as soma-memory's reader with the prod role, on the prod auth mount", () => {
+        const vault = (oneNamed(run(), TYPES.clusterSecretStore, "soma-vault-store").inputs.spec as any).provider.vault;
+        assert.equal(vault.server, "https://vault.prod.platform.internal:8200");
+        assert.deepEqual(vault.auth.kubernetes, {
+            mountPath: "kubernetes-prod",
+            role: "soma-memory-secrets-reader-prod",
+            serviceAccountRef: { name: "soma-memory-secrets-reader", namespace: "soma-memory", audiences: ["vault"] },
+        });
+    });
+
+    it("Reloader runs HA: leader election and two replicas, with prod's requests and limits", () => {
+        const values = releaseOf(run(), "reloader")!.inputs.values as any;
+        assert.equal(values.reloader.enableHA, true);
+        assert.equal(values.reloader.deployment.replicas, 2);
+        assert.deepEqual(values.reloader.deployment.resources, { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "200m", memory: "512Mi" } });
+        assert.equal(releaseOf(run(), "reloader")!.inputs.version, "2.2.17");
+    });
+
+    it("ESO is the cluster's own: no release here, and nothing waits for one", () => {
+        assert.equal(releaseOf(run(), "external-secrets"), undefined);
+        for (const r of kubernetesResources(run())) assert.equal(r.options.dependsOn?.some((d) => d.includes("helm.sh")) ?? false, false, r.name);
+    });
+
+    it("creates exactly what prod needs: the app namespaces exist already, only kube-utilities is created", () => {
+        const count = (type: string) => byType(run(), type).length;
+        assert.deepEqual(
+            byType(run(), TYPES.namespace).map((n) => (n.inputs.metadata as any).name),
+            ["kube-utilities"],
+        );
+        assert.equal(count(TYPES.clusterSecretStore), config.apps.length);
+        assert.equal(count(TYPES.secretStore), 0);
+        assert.equal(count(TYPES.externalSecret), config.apps.length);
+        assert.equal(count(TYPES.release), 1);
+        const types = new Set(kubernetesResources(run()).map((r) => r.type));
+        assert.deepEqual([...types].sort(), [TYPES.namespace, TYPES.serviceAccount, TYPES.clusterRoleBinding, TYPES.clusterSecretStore, TYPES.externalSecret, TYPES.release].sort());
+        // The ExternalSecrets land in the referenced namespaces.
+        for (const app of config.apps) assert.equal((oneNamed(run(), TYPES.externalSecret, app.secretName).inputs.metadata as any).namespace, app.namespace);
+    });
+});
