@@ -66,9 +66,9 @@ function secretValues(run: RunResult): string[] {
     return values;
 }
 
-/** Resources of a run belonging to an app other than `app` (by name prefix). */
+/** Resources of a run that belong to an app: components name their per-app children after it. */
 function isOfApp(r: ResourceRecord, app: string): boolean {
-    return r.name === app || r.name.startsWith(`${app}-`);
+    return r.name === app || r.name.includes(`${app}-`);
 }
 
 export function describeCredentials(stack: string): void {
