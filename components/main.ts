@@ -8,6 +8,7 @@ import { loadConfig } from "./config/load";
 import { AppCredentials } from "./credentials/appCredentials";
 import { createKubernetesProvider } from "./kubernetes/provider";
 import { createVaultProvider } from "./vault/provider";
+import { VaultPlatform } from "./vault/vaultPlatform";
 
 export interface MainOptions {
     /** The clock scheduled rotation reads; the real program uses the current time. */
@@ -29,10 +30,15 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         config.apps.map((app) => [app.name, new AppCredentials(app.name, { app, epoch: config.rotation.epoch, now })]),
     );
 
+    // Vault: KV v2 data per app and environment, read policies, Kubernetes auth roles, pipeline policies, audit.
+    const vaultPlatform = new VaultPlatform("vault", { config, credentials, provider: providers.vault });
+
     return {
         environment: config.environment,
         /** Every secret without its value: app, env var, Vault path and property, source, generation, age. */
         inventory: config.apps.flatMap((app) => credentials[app.name].inventory),
+        /** Vault paths, policy and role names, and each app's KV data version (no values). */
+        vault: vaultPlatform.summary(),
         providers: pulumi.output({ vault: providers.vault.urn, aws: providers.aws.urn, kubernetes: providers.kubernetes.urn }),
     };
 }
