@@ -3,6 +3,7 @@ import * as vault from "@pulumi/vault";
 import type { AppSpec } from "../config/model";
 import { appReadPolicyRules } from "./policies";
 import { renderPolicy } from "./policyHcl";
+import type { StatefulOptions } from "./stateful";
 
 /** The Kubernetes auth settings every app role shares (vault.kubernetesAuth). */
 export interface AppRoleSettings {
@@ -22,10 +23,8 @@ export interface AppVaultAccessArgs {
     /** Kubernetes auth backend path; an Output of the managed backend when this program owns it. */
     readonly authBackend: pulumi.Input<string>;
     readonly role: AppRoleSettings;
-    /** `protect` for the KV secret (config.protection.protectStateful). */
-    readonly protect: boolean;
-    /** `retainOnDelete` for the KV secret (config.protection.retainOnDelete). */
-    readonly retainOnDelete: boolean;
+    /** The app's secrets: protected and retained where config says so. */
+    readonly stateful: StatefulOptions;
     readonly provider: vault.Provider;
 }
 
@@ -81,7 +80,7 @@ export class AppVaultAccess extends pulumi.ComponentResource {
             },
             // The app's secrets: protected and retained where config says so. Rotations are updates
             // (mount and name never change), so they work under protect.
-            { parent: this, provider, protect: args.protect, retainOnDelete: args.retainOnDelete },
+            { parent: this, provider, ...args.stateful },
         );
         this.dataVersion = secret.metadata.apply((m) => {
             const version = m?.["version"];

@@ -1,15 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
+import type { StatefulOptions } from "./stateful";
 
 export interface AuditDeviceArgs {
     /** Device path (vault.audit.path). */
     readonly path: string;
     /** File on the Vault server the device appends to. */
     readonly filePath: string;
-    /** `protect` (config.protection.protectStateful): `pulumi destroy` must not switch auditing off. */
-    readonly protect: boolean;
-    /** `retainOnDelete` (config.protection.retainOnDelete): dropping it from config leaves it running. */
-    readonly retainOnDelete: boolean;
+    /** Protected: `pulumi destroy` must not switch auditing off; retained: dropping it from config leaves it running. */
+    readonly stateful: StatefulOptions;
     readonly provider: vault.Provider;
 }
 
@@ -36,7 +35,7 @@ export class AuditDevice extends pulumi.ComponentResource {
             // Every field forces a replacement, and the rotator policy cannot disable a device: a
             // change here is an admin's `pulumi up`. Protected and retained so auditing is never
             // switched off by a destroy or by removing it from config.
-            { parent: this, provider, protect: args.protect, retainOnDelete: args.retainOnDelete },
+            { parent: this, provider, ...args.stateful },
         );
         this.path = device.path;
         this.registerOutputs({ path: this.path });

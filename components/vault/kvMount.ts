@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
+import type { StatefulOptions } from "./stateful";
 
 export interface KvV2MountArgs {
     /** Mount path (vault.kv.path). */
@@ -8,10 +9,8 @@ export interface KvV2MountArgs {
     readonly maxVersions: number;
     /** Require check-and-set on every write (rules.ts rejects true while this program writes the data). */
     readonly casRequired: boolean;
-    /** `protect` for the mount (config.protection.protectStateful). */
-    readonly protect: boolean;
-    /** `retainOnDelete` for the mount (config.protection.retainOnDelete). */
-    readonly retainOnDelete: boolean;
+    /** Disabling a mount erases every secret in it. */
+    readonly stateful: StatefulOptions;
     readonly provider: vault.Provider;
 }
 
@@ -32,7 +31,7 @@ export class KvV2Mount extends pulumi.ComponentResource {
             `${name}-mount`,
             { path: args.path, type: "kv", options: { version: "2" }, description: "KV v2: one secret per app and environment (platform-secrets)." },
             // Disabling a mount erases every secret in it: protected and retained where config says so.
-            { parent: this, provider, protect: args.protect, retainOnDelete: args.retainOnDelete },
+            { parent: this, provider, ...args.stateful },
         );
         const settings = new vault.kv.SecretBackendV2(
             `${name}-settings`,

@@ -6,6 +6,7 @@ import { AuditDevice } from "./auditDevice";
 import { KubernetesAuthBackend } from "./kubernetesAuthBackend";
 import { KvV2Mount } from "./kvMount";
 import { PipelinePolicies } from "./pipelinePolicies";
+import { statefulOptions } from "./stateful";
 
 /** What Vault needs from an app's credentials: every property, as one Pulumi secret. */
 export interface AppData {
@@ -52,7 +53,7 @@ export class VaultPlatform extends pulumi.ComponentResource {
         super("platform-secrets:vault:VaultPlatform", name, {}, opts);
         const { config, credentials, provider } = args;
         const { kv, kubernetesAuth, audit } = config.vault;
-        const { protectStateful, retainOnDelete } = config.protection;
+        const stateful = statefulOptions(config.protection);
         const configured = config.apps.map((a) => a.name).sort();
         const given = Object.keys(credentials).sort();
         if (JSON.stringify(configured) !== JSON.stringify(given)) {
@@ -62,7 +63,7 @@ export class VaultPlatform extends pulumi.ComponentResource {
         this.mountPath = kv.manage
             ? new KvV2Mount(
                   `${name}-kv`,
-                  { path: kv.path, maxVersions: kv.maxVersions, casRequired: kv.casRequired, protect: protectStateful, retainOnDelete, provider },
+                  { path: kv.path, maxVersions: kv.maxVersions, casRequired: kv.casRequired, stateful, provider },
                   { parent: this },
               ).path
             : pulumi.output(kv.path);
@@ -84,8 +85,7 @@ export class VaultPlatform extends pulumi.ComponentResource {
                     mount: this.mountPath,
                     authBackend: this.authPath,
                     role: { audience: kubernetesAuth.audience, tokenTtlSeconds: kubernetesAuth.tokenTtlSeconds, tokenMaxTtlSeconds: kubernetesAuth.tokenMaxTtlSeconds },
-                    protect: protectStateful,
-                    retainOnDelete,
+                    stateful,
                     provider,
                 },
                 { parent: this },
@@ -101,7 +101,7 @@ export class VaultPlatform extends pulumi.ComponentResource {
         if (audit.enabled) {
             this.auditPath = new AuditDevice(
                 `${name}-audit`,
-                { path: audit.path, filePath: audit.filePath, protect: protectStateful, retainOnDelete, provider },
+                { path: audit.path, filePath: audit.filePath, stateful, provider },
                 { parent: this },
             ).path;
         }
