@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { byType, RunResult, runStack, stackConfig } from "./support";
+import { renderPolicy } from "../components/vault/policyHcl";
 import { describeVault, parsePolicy, granted, resolvedConfig, T } from "./vaultChecks";
 
 describeVault({ stack: "dev", audit: false, protect: false, maxVersions: 5, authPath: "kubernetes-dev" });
@@ -35,5 +36,30 @@ describe("Vault (dev) with an existing KV mount and auth backend", () => {
             assert.deepEqual(granted(rotator, p), [], p);
         }
         assert.deepEqual(granted(rotator, "auth/kubernetes-dev/role/soma-memory-secrets-reader-dev"), ["create", "delete", "read", "update"]);
+    });
+});
+
+describe("the policy renderer", () => {
+    it("renders rules HCL parses back to the same paths and capabilities, in canonical order", async () => {
+        const hcl = renderPolicy([
+            { path: "secret/data/a/dev", capabilities: ["update", "read"], why: "one\ntwo lines" },
+            { path: "secret/metadata/+/dev", capabilities: ["list"], why: "glob" },
+        ]);
+        const parsed = await parsePolicy("rendered", hcl);
+        assert.deepEqual([...parsed.entries()], [
+            ["secret/data/a/dev", ["read", "update"]],
+            ["secret/metadata/+/dev", ["list"]],
+        ]);
+    });
+
+    it("refuses what Vault would read differently from how it looks", () => {
+        const why = "x";
+        assert.throws(() => renderPolicy([]), /at least one rule/);
+        assert.throws(() => renderPolicy([{ path: "a/b", capabilities: ["read"], why }, { path: "a/b", capabilities: ["list"], why }]), /appears twice/);
+        assert.throws(() => renderPolicy([{ path: "a/b", capabilities: [], why }]), /no capabilities/);
+        assert.throws(() => renderPolicy([{ path: "a/b", capabilities: ["root" as never], why }]), /unknown capability/);
+        for (const path of ['a/"b', "a/${var.x}", "a/%{if}", "/a", "a//b", "a b", "a/*/b"]) {
+            assert.throws(() => renderPolicy([{ path, capabilities: ["read"], why }]), /not a plain Vault path/, path);
+        }
     });
 });

@@ -11,10 +11,12 @@ export interface AppRoleSettings {
     readonly audience: string;
     /** Vault token TTL of a store login, in seconds. */
     readonly tokenTtlSeconds: number;
+    /** Longest a store login's token may be renewed to, in seconds. */
     readonly tokenMaxTtlSeconds: number;
 }
 
 export interface AppVaultAccessArgs {
+    /** The app: its paths, names, namespace and reader service account. */
     readonly app: AppSpec;
     /** Every property of the app (AppCredentials.data): a Pulumi secret. */
     readonly data: pulumi.Output<Record<string, string>>;
@@ -22,9 +24,11 @@ export interface AppVaultAccessArgs {
     readonly mount: pulumi.Input<string>;
     /** Kubernetes auth backend path; an Output of the managed backend when this program owns it. */
     readonly authBackend: pulumi.Input<string>;
+    /** Audience and token TTLs of the app's Kubernetes auth role. */
     readonly role: AppRoleSettings;
     /** The app's secrets: protected and retained where config says so. */
     readonly stateful: StatefulOptions;
+    /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
     readonly provider: vault.Provider;
 }
 

@@ -9,6 +9,7 @@ export interface AuditDeviceArgs {
     readonly filePath: string;
     /** Protected: `pulumi destroy` must not switch auditing off; retained: dropping it from config leaves it running. */
     readonly stateful: StatefulOptions;
+    /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
     readonly provider: vault.Provider;
 }
 

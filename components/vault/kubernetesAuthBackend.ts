@@ -10,6 +10,7 @@ export interface KubernetesAuthBackendArgs {
     readonly caCertPem?: string;
     /** Service account token issuer; when set, Vault validates the `iss` claim against it. */
     readonly issuer?: string;
+    /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
     readonly provider: vault.Provider;
 }
 

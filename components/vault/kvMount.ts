@@ -11,6 +11,7 @@ export interface KvV2MountArgs {
     readonly casRequired: boolean;
     /** Disabling a mount erases every secret in it. */
     readonly stateful: StatefulOptions;
+    /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
     readonly provider: vault.Provider;
 }
 

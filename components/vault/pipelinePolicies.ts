@@ -5,7 +5,9 @@ import { pipelinePolicyNames, previewPolicyRules, rotatorPolicyRules } from "./p
 import { renderPolicy } from "./policyHcl";
 
 export interface PipelinePoliciesArgs {
+    /** The resolved config: apps, KV mount, auth backend and audit settings the rules are derived from. */
     readonly config: PlatformConfig;
+    /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
     readonly provider: vault.Provider;
 }
 

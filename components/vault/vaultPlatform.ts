@@ -14,9 +14,11 @@ export interface AppData {
 }
 
 export interface VaultPlatformArgs {
+    /** The resolved stack config. */
     readonly config: PlatformConfig;
     /** Per app name (AppCredentials): exactly the apps of the config. */
     readonly credentials: Readonly<Record<string, AppData>>;
+    /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
     readonly provider: vault.Provider;
 }
 
