@@ -9,6 +9,7 @@ import { AppCredentials } from "./credentials/appCredentials";
 import { KubernetesSecrets } from "./kubernetes/kubernetesSecrets";
 import { createKubernetesProvider } from "./kubernetes/provider";
 import { createVaultProvider } from "./vault/provider";
+import { VaultPlatform } from "./vault/vaultPlatform";
 
 export interface MainOptions {
     /** The clock scheduled rotation reads; the real program uses the current time. */
@@ -30,6 +31,9 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         config.apps.map((app) => [app.name, new AppCredentials(app.name, { app, epoch: config.rotation.epoch, now })]),
     );
 
+    // Vault: KV v2 data per app and environment, read policies, Kubernetes auth roles, pipeline policies, audit.
+    const vaultPlatform = new VaultPlatform("vault", { config, credentials, provider: providers.vault });
+
     // TEMPORARY until the AWS component is merged: the backup role ARNs from its naming
     // (`${app}-${target}-backup-${env}` in the OIDC provider's account). Replace with
     // `backups[app][target].roleArn` from the AWS component.
@@ -41,8 +45,9 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         config,
         provider: providers.kubernetes,
         properties: Object.fromEntries(config.apps.map((app) => [app.name, credentials[app.name].properties])),
-        // Until the Vault component's KV-version `dataVersion` is merged: the credentials fingerprint.
-        dataVersions: Object.fromEntries(config.apps.map((app) => [app.name, credentials[app.name].fingerprint])),
+        // The KV secret's version: known only after Vault holds the new data, so ESO's force-sync
+        // can never fire before the write it is meant to pick up.
+        dataVersions: Object.fromEntries(config.apps.map((app) => [app.name, vaultPlatform.apps[app.name].dataVersion])),
         backupRoleArns,
     });
 
@@ -50,6 +55,8 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         environment: config.environment,
         /** Every secret without its value: app, env var, Vault path and property, source, generation, age. */
         inventory: config.apps.flatMap((app) => credentials[app.name].inventory),
+        /** Vault paths, policy and role names, and each app's KV data version (no values). */
+        vault: vaultPlatform.summary(),
         /** Per app: the ExternalSecret, its target Secret and store, and the current force-sync value. */
         externalSecrets: kubernetes.externalSecrets,
         /** Per app and backup target: ServiceAccount, IAM role ARN, and whether this program manages it. */

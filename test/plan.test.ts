@@ -41,6 +41,9 @@ describe("npm run plan", () => {
         const urns = doc.resources.map((r: { urn: string }) => r.urn);
         assert.deepEqual(urns, [...urns].sort(), "resources sorted by URN");
         for (const r of doc.resources) for (const k of ["urn", "type", "name", "inputs", "options"]) assert.ok(k in r, `${r.urn} lacks ${k}`);
+        // Secret inputs (the Vault KV data) print as [secret], never as values.
+        const kv = doc.resources.find((r: { type: string; name: string }) => r.type === "vault:kv/secretV2:SecretV2" && r.name.includes("nemo-server"));
+        assert.equal(kv.inputs.dataJson, "[secret]");
         // The prod stack's operator secret is an offline placeholder, and the plan says so.
         assert.match(a.stderr, /offline placeholders stand in for operator secrets .*suppliedSecrets\.nemo-server\.huggingface_token/);
     });
@@ -59,7 +62,9 @@ describe("npm run plan", () => {
         // Where the plain plan says [secret], the revealing one has the value, and nowhere else do they differ.
         const redacted = JSON.parse(shown, (_k, v) => (v && typeof v === "object" && "@secret" in v ? "[secret]" : v));
         assert.deepEqual(redacted, JSON.parse(hidden));
-        assert.equal((hidden.match(/"\[secret\]"/g) ?? []).length, (shown.match(/"@secret"/g) ?? []).length);
+        const secrets = (hidden.match(/"\[secret\]"/g) ?? []).length;
+        assert.ok(secrets > 0, "the plan has secret inputs to hide");
+        assert.equal(secrets, (shown.match(/"@secret"/g) ?? []).length);
     });
 
     it("--diff prints the per-resource differences between two stacks", async () => {

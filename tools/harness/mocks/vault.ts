@@ -1,11 +1,44 @@
 /** @pulumi/vault: ids as the provider sets them (mount paths, policy names, role paths). */
-import { Outputs, shortHash } from "./common";
+import { createHash } from "node:crypto";
+import { Outputs, shortHash, stableJson } from "./common";
+
+/**
+ * What the emulated Vault holds per KV v2 secret, across the runs of one process (a test that runs
+ * the program twice sees the second run as the next `pulumi up` against the same Vault): a digest
+ * of the last write and its version number. Only the digest is kept, and only the counter is shown.
+ */
+const kvStore = new Map<string, { digest: string; version: number; createdTime: string }>();
+
+/**
+ * A KV v2 secret as vault_kv_secret_v2 reports it after a write and read-back: `path`, and the
+ * `metadata` map of the data endpoint's response (strings, as the provider serialises them). The
+ * provider writes a new version on every create or update, and Pulumi updates the resource only
+ * when an input changed; so the version counts up exactly when the written inputs differ from the
+ * last write at that path (the data, in this program), and is never derived from the data.
+ */
+const kvSecretV2: Outputs = (a, i, ctx) => {
+    const path = `${i.mount}/data/${i.name}`;
+    // Keyed per provider (its URN names the stack): each stack talks to its own Vault.
+    const key = `${a.provider ?? ""}|${path}`;
+    const digest = createHash("sha256").update(stableJson(i)).digest("hex");
+    const time = ctx.now.toISOString();
+    const last = kvStore.get(key);
+    const current = last && last.digest === digest ? last : { digest, version: (last?.version ?? 0) + 1, createdTime: time };
+    kvStore.set(key, current);
+    return {
+        id: path,
+        state: {
+            path,
+            metadata: { version: String(current.version), created_time: current.createdTime, deletion_time: "", destroyed: "false", custom_metadata: "null" },
+        },
+    };
+};
 
 export const vaultOutputs: Record<string, Outputs> = {
     "vault:index/mount:Mount": (a, i) => ({ id: String(i.path), state: { accessor: `kv_${shortHash(String(i.path))}` } }),
     "vault:index/authBackend:AuthBackend": (a, i) => ({ id: String(i.path ?? i.type), state: { accessor: `auth_${shortHash(String(i.path ?? i.type))}` } }),
     "vault:kubernetes/authBackendRole:AuthBackendRole": (a, i) => ({ id: `auth/${i.backend}/role/${i.roleName}` }),
     "vault:index/policy:Policy": (a, i) => ({ id: String(i.name) }),
-    "vault:kv/secretV2:SecretV2": (a, i) => ({ id: `${i.mount}/data/${i.name}`, state: { path: `${i.mount}/data/${i.name}` } }),
+    "vault:kv/secretV2:SecretV2": kvSecretV2,
     "vault:index/audit:Audit": (a, i) => ({ id: String(i.path ?? i.type) }),
 };

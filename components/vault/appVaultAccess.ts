@@ -1,0 +1,126 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as vault from "@pulumi/vault";
+import type { AppSpec } from "../config/model";
+import { appReadPolicyRules } from "./policies";
+import { renderPolicy } from "./policyHcl";
+import type { StatefulOptions } from "./stateful";
+
+/** The Kubernetes auth settings every app role shares (vault.kubernetesAuth). */
+export interface AppRoleSettings {
+    /** Audience the reader's service account token must carry. */
+    readonly audience: string;
+    /** Vault token TTL of a store login, in seconds. */
+    readonly tokenTtlSeconds: number;
+    /** Longest a store login's token may be renewed to, in seconds. */
+    readonly tokenMaxTtlSeconds: number;
+}
+
+export interface AppVaultAccessArgs {
+    /** The app: its paths, names, namespace and reader service account. */
+    readonly app: AppSpec;
+    /** Every property of the app (AppCredentials.data): a Pulumi secret. */
+    readonly data: pulumi.Output<Record<string, string>>;
+    /** KV v2 mount path; an Output of the managed mount when this program owns it. */
+    readonly mount: pulumi.Input<string>;
+    /** Kubernetes auth backend path; an Output of the managed backend when this program owns it. */
+    readonly authBackend: pulumi.Input<string>;
+    /** Audience and token TTLs of the app's Kubernetes auth role. */
+    readonly role: AppRoleSettings;
+    /** The app's secrets: protected and retained where config says so. */
+    readonly stateful: StatefulOptions;
+    /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
+    readonly provider: vault.Provider;
+}
+
+/**
+ * One app's slice of Vault: its KV v2 secret at `<mount>/data/<prefix>/<app>/<env>` holding every
+ * property, the read policy on that path alone, and the Kubernetes auth role its External Secrets
+ * store logs in with, bound to the app's reader service account only.
+ */
+export class AppVaultAccess extends pulumi.ComponentResource {
+    /** Full KV v2 data path (ESO's remoteRef key). */
+    readonly dataPath: string;
+    /**
+     * The KV secret's Vault version: changes when, and only when, Vault stores a new version of
+     * this app's data. Not a secret and derived from no secret value (a counter Vault keeps), so
+     * it can drive ESO's force-sync annotation.
+     */
+    readonly dataVersion: pulumi.Output<string>;
+    readonly readPolicyName: pulumi.Output<string>;
+    readonly roleName: pulumi.Output<string>;
+
+    constructor(name: string, args: AppVaultAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform-secrets:vault:AppVaultAccess", name, {}, opts);
+        const { app, provider } = args;
+        // The role binds exact names: anything glob-like would widen it to other service accounts.
+        for (const [what, value] of [
+            ["reader service account", app.readerServiceAccount],
+            ["namespace", app.namespace],
+        ] as const) {
+            if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value)) throw new Error(`${app.name}: ${what} ${JSON.stringify(value)} is not an exact Kubernetes name`);
+        }
+        if (!app.vaultDataPath.endsWith(`/data/${app.kvPath}`)) throw new Error(`${app.name}: data path ${app.vaultDataPath} does not end in /data/${app.kvPath}`);
+        this.dataPath = app.vaultDataPath;
+
+        // dataJson, not the write-only dataJsonWo/dataJsonWoVersion: with write-only data Vault is
+        // written only when the version number changes, and a `pulumi up --target-replace` of a
+        // random resource changes the value but no config-derived number, so that rotation would
+        // never reach Vault (a version that follows every replacement would have to be derived from
+        // the values themselves). Write-only would not keep the values out of Pulumi's state either: the
+        // bridge stores write-only inputs in state (as secrets), and the random values already live
+        // there. With dataJson, every change of any value is an update (a new KV version, never a
+        // replacement), and a refresh detects drift from out-of-band writes.
+        const dataJson = pulumi.secret(args.data.apply((d) => JSON.stringify(Object.fromEntries(Object.entries(d).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))))));
+        const secret = new vault.kv.SecretV2(
+            `${name}-data`,
+            {
+                mount: args.mount,
+                name: app.kvPath,
+                dataJson,
+                // Removing the resource soft-deletes the latest version only; history stays for rollback.
+                deleteAllVersions: false,
+                // No customMetadata: it would make the provider write <mount>/metadata/..., which the
+                // rotator policy does not grant (history settings live on the mount).
+            },
+            // The app's secrets: protected and retained where config says so. Rotations are updates
+            // (mount and name never change), so they work under protect.
+            { parent: this, provider, ...args.stateful },
+        );
+        this.dataVersion = secret.metadata.apply((m) => {
+            const version = m?.["version"];
+            if (!version) throw new Error(`${app.vaultDataPath}: Vault returned no version metadata for the KV secret`);
+            return version;
+        });
+
+        const policy = new vault.Policy(
+            `${name}-read-policy`,
+            { name: app.readPolicyName, policy: renderPolicy(appReadPolicyRules(app)) },
+            { parent: this, provider },
+        );
+        this.readPolicyName = policy.name;
+
+        const role = new vault.kubernetes.AuthBackendRole(
+            `${name}-reader-role`,
+            {
+                backend: args.authBackend,
+                roleName: app.vaultRoleName,
+                boundServiceAccountNames: [app.readerServiceAccount],
+                boundServiceAccountNamespaces: [app.namespace],
+                audience: args.role.audience,
+                tokenTtl: args.role.tokenTtlSeconds,
+                tokenMaxTtl: args.role.tokenMaxTtlSeconds,
+                // Only the app's policy: without Vault's default policy (which opens cubbyhole, the
+                // wrapping and tools endpoints); the token endpoints ESO uses are in the app policy.
+                tokenPolicies: [policy.name],
+                tokenNoDefaultPolicy: true,
+                // Service tokens: ESO reuses a token while lookup-self says it is valid (it treats
+                // batch tokens as expired and logs in again on every reconcile).
+                tokenType: "service",
+            },
+            { parent: this, provider },
+        );
+        this.roleName = role.roleName;
+
+        this.registerOutputs({ dataPath: this.dataPath, dataVersion: this.dataVersion, readPolicyName: this.readPolicyName, roleName: this.roleName });
+    }
+}

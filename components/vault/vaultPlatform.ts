@@ -1,0 +1,125 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as vault from "@pulumi/vault";
+import type { PlatformConfig } from "../config/model";
+import { AppVaultAccess } from "./appVaultAccess";
+import { AuditDevice } from "./auditDevice";
+import { KubernetesAuthBackend } from "./kubernetesAuthBackend";
+import { KvV2Mount } from "./kvMount";
+import { PipelinePolicies } from "./pipelinePolicies";
+import { statefulOptions } from "./stateful";
+
+/** What Vault needs from an app's credentials: every property, as one Pulumi secret. */
+export interface AppData {
+    readonly data: pulumi.Output<Record<string, string>>;
+}
+
+export interface VaultPlatformArgs {
+    /** The resolved stack config. */
+    readonly config: PlatformConfig;
+    /** Per app name (AppCredentials): exactly the apps of the config. */
+    readonly credentials: Readonly<Record<string, AppData>>;
+    /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
+    readonly provider: vault.Provider;
+}
+
+/** What other components (the External Secrets stores) read about one app. */
+export interface AppVaultOutputs {
+    /** `<mount>/data/<prefix>/<app>/<env>`. */
+    readonly dataPath: string;
+    /** `<prefix>/<app>/<env>`, relative to the mount. */
+    readonly kvPath: string;
+    /** Changes when, and only when, the app's KV data changes; never a secret (ESO force-sync). */
+    readonly dataVersion: pulumi.Output<string>;
+    readonly readPolicyName: pulumi.Output<string>;
+    /** Kubernetes auth role the app's store logs in with. */
+    readonly roleName: pulumi.Output<string>;
+}
+
+/**
+ * Everything this environment needs in Vault: the KV v2 mount (or an existing one), one secret,
+ * read policy and Kubernetes auth role per app, the Kubernetes auth backend (or an existing one),
+ * the pipeline's policies, and the audit device where config enables it.
+ */
+export class VaultPlatform extends pulumi.ComponentResource {
+    /** KV v2 mount path; resolves once a managed mount is configured. */
+    readonly mountPath: pulumi.Output<string>;
+    /** Kubernetes auth backend path; resolves once a managed backend is configured. */
+    readonly authPath: pulumi.Output<string>;
+    readonly apps: Readonly<Record<string, AppVaultOutputs>>;
+    readonly rotatorPolicyName: pulumi.Output<string>;
+    readonly previewPolicyName: pulumi.Output<string>;
+    /** The audit device path, when config enables auditing. */
+    readonly auditPath?: pulumi.Output<string>;
+
+    constructor(name: string, args: VaultPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform-secrets:vault:VaultPlatform", name, {}, opts);
+        const { config, credentials, provider } = args;
+        const { kv, kubernetesAuth, audit } = config.vault;
+        const stateful = statefulOptions(config.protection);
+        const configured = config.apps.map((a) => a.name).sort();
+        const given = Object.keys(credentials).sort();
+        if (JSON.stringify(configured) !== JSON.stringify(given)) {
+            throw new Error(`Vault needs credentials for exactly the configured apps (${configured.join(", ")}), got ${given.join(", ")}`);
+        }
+
+        this.mountPath = kv.manage
+            ? new KvV2Mount(
+                  `${name}-kv`,
+                  { path: kv.path, maxVersions: kv.maxVersions, casRequired: kv.casRequired, stateful, provider },
+                  { parent: this },
+              ).path
+            : pulumi.output(kv.path);
+        this.authPath = kubernetesAuth.manage
+            ? new KubernetesAuthBackend(
+                  `${name}-kubernetes-auth`,
+                  { path: kubernetesAuth.path, host: kubernetesAuth.host, caCertPem: kubernetesAuth.caCertPem, issuer: kubernetesAuth.issuer, provider },
+                  { parent: this },
+              ).path
+            : pulumi.output(kubernetesAuth.path);
+
+        const apps: Record<string, AppVaultOutputs> = {};
+        for (const app of config.apps) {
+            const access = new AppVaultAccess(
+                `${name}-${app.name}`,
+                {
+                    app,
+                    data: credentials[app.name].data,
+                    mount: this.mountPath,
+                    authBackend: this.authPath,
+                    role: { audience: kubernetesAuth.audience, tokenTtlSeconds: kubernetesAuth.tokenTtlSeconds, tokenMaxTtlSeconds: kubernetesAuth.tokenMaxTtlSeconds },
+                    stateful,
+                    provider,
+                },
+                { parent: this },
+            );
+            apps[app.name] = { dataPath: access.dataPath, kvPath: app.kvPath, dataVersion: access.dataVersion, readPolicyName: access.readPolicyName, roleName: access.roleName };
+        }
+        this.apps = apps;
+
+        const pipeline = new PipelinePolicies(`${name}-pipeline`, { config, provider }, { parent: this });
+        this.rotatorPolicyName = pipeline.rotatorPolicyName;
+        this.previewPolicyName = pipeline.previewPolicyName;
+
+        if (audit.enabled) {
+            this.auditPath = new AuditDevice(
+                `${name}-audit`,
+                { path: audit.path, filePath: audit.filePath, stateful, provider },
+                { parent: this },
+            ).path;
+        }
+
+        this.registerOutputs({ mountPath: this.mountPath, authPath: this.authPath, rotatorPolicyName: this.rotatorPolicyName, previewPolicyName: this.previewPolicyName });
+    }
+
+    /** A stack-output summary: paths, names and data versions, no values. */
+    summary(): pulumi.Output<unknown> {
+        return pulumi.output({
+            mountPath: this.mountPath,
+            authPath: this.authPath,
+            rotatorPolicy: this.rotatorPolicyName,
+            previewPolicy: this.previewPolicyName,
+            auditDevice: this.auditPath ?? null,
+            apps: Object.fromEntries(Object.entries(this.apps).map(([app, a]) => [app, { dataPath: a.dataPath, dataVersion: a.dataVersion, readPolicy: a.readPolicyName, role: a.roleName }])),
+        });
+    }
+}

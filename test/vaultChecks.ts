@@ -1,0 +1,349 @@
+/**
+ * The Vault assertions both stacks share (test/vault.dev.test.ts and test/vault.prod.test.ts call
+ * `describeVault`). Policies are read back from what the program registered and parsed with
+ * @cdktf/hcl2json (a build of HashiCorp's HCL library); what they grant is then evaluated with
+ * Vault's path-matching rules against probe paths, so a widened rule fails here however it is
+ * spelled.
+ */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { parse as parseHcl } from "@cdktf/hcl2json";
+import { validateConfig } from "../components/config/load";
+import type { AppSpec, PlatformConfig } from "../components/config/model";
+import { projectName, readStackConfig, toRuntimeConfig } from "../tools/harness/stackConfig";
+import { byType, one, plaintextStrings, programResources, reveal, ResourceRecord, RunResult, runStack, SecretValue, stackConfig, SUPPLIED } from "./support";
+
+export const T = {
+    mount: "vault:index/mount:Mount",
+    kvSettings: "vault:kv/secretBackendV2:SecretBackendV2",
+    kvSecret: "vault:kv/secretV2:SecretV2",
+    policy: "vault:index/policy:Policy",
+    authBackend: "vault:index/authBackend:AuthBackend",
+    authConfig: "vault:kubernetes/authBackendConfig:AuthBackendConfig",
+    role: "vault:kubernetes/authBackendRole:AuthBackendRole",
+    audit: "vault:index/audit:Audit",
+} as const;
+
+/** The stack's resolved config, as the program sees it. */
+export function resolvedConfig(stack: string, config: Record<string, unknown> = readStackConfig(stack)): PlatformConfig {
+    const rc = toRuntimeConfig(config, { suppliedSecrets: SUPPLIED });
+    return validateConfig(rc.values, projectName, stack);
+}
+
+/** A parsed policy: path → capabilities. Fails on anything but `path "…" { capabilities = [...] }` blocks, one per path. */
+export async function parsePolicy(name: string, hcl: string): Promise<Map<string, string[]>> {
+    const doc = (await parseHcl(`${name}.hcl`, hcl)) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(doc), ["path"], `${name}: only path blocks`);
+    const out = new Map<string, string[]>();
+    for (const [path, blocks] of Object.entries(doc.path as Record<string, Record<string, unknown>[]>)) {
+        assert.equal(blocks.length, 1, `${name}: path ${path} has ${blocks.length} blocks (Vault merges them)`);
+        assert.deepEqual(Object.keys(blocks[0]), ["capabilities"], `${name}: ${path} sets only capabilities`);
+        const caps = blocks[0].capabilities as unknown;
+        assert.ok(Array.isArray(caps) && caps.length > 0 && caps.every((c) => typeof c === "string"), `${name}: ${path} capabilities`);
+        out.set(path, caps as string[]);
+    }
+    return out;
+}
+
+/** Does a policy path (with Vault's `+` segment and trailing `*` globs) match a request path? */
+export function pathMatches(rule: string, request: string): boolean {
+    const glob = rule.endsWith("*");
+    const ruleSegs = (glob ? rule.slice(0, -1) : rule).split("/");
+    const reqSegs = request.split("/");
+    for (let i = 0; i < ruleSegs.length; i++) {
+        const last = i === ruleSegs.length - 1;
+        const r = ruleSegs[i];
+        const q = reqSegs[i];
+        if (q === undefined) return false;
+        if (last && glob) return r === "+" || q.startsWith(r) || r === "";
+        if (r !== "+" && r !== q) return false;
+    }
+    return glob || reqSegs.length === ruleSegs.length;
+}
+
+/** Every capability any matching rule grants on `request`: a superset of what Vault grants (it picks one rule). */
+export function granted(policy: Map<string, string[]>, request: string): string[] {
+    const caps = new Set<string>();
+    for (const [rule, c] of policy) if (pathMatches(rule, request)) c.forEach((x) => caps.add(x));
+    return [...caps].sort();
+}
+
+const KNOWN_CAPABILITIES = new Set(["create", "read", "update", "patch", "delete", "list", "sudo", "deny", "subscribe", "recover"]);
+
+/** Every generated value (random outputs) and operator value, in each form it may take downstream. */
+export function sensitiveValues(result: RunResult): string[] {
+    const values = new Set<string>();
+    for (const r of result.resources) {
+        if (r.type === "random:index/randomBytes:RandomBytes") {
+            const b64 = String(reveal(r.outputs.base64));
+            values.add(b64).add(String(reveal(r.outputs.hex))).add(b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""));
+            values.add(encodeURIComponent(b64));
+        }
+        if (r.type === "random:index/randomPassword:RandomPassword") {
+            const p = String(reveal(r.outputs.result));
+            values.add(p).add(encodeURIComponent(p));
+        }
+    }
+    for (const app of Object.values(SUPPLIED)) for (const v of Object.values(app)) values.add(v);
+    return [...values].filter((v) => v.length >= 16);
+}
+
+export interface VaultExpectations {
+    stack: "dev" | "prod";
+    /** The audit device exists (prod) or not (dev). */
+    audit: boolean;
+    /** KV mount, KV secrets and audit device are protected and retained (prod). */
+    protect: boolean;
+    maxVersions: number;
+    authPath: string;
+}
+
+/** Registers the shared Vault tests for a stack; `more` adds stack-specific tests on the same run. */
+export function describeVault(exp: VaultExpectations, more?: (run: () => RunResult) => void): void {
+    const { stack } = exp;
+    describe(`Vault (${stack})`, () => {
+        let result: RunResult;
+        let config: PlatformConfig;
+        const policies = new Map<string, Map<string, string[]>>();
+        const policyOf = (name: string) => {
+            const p = policies.get(name);
+            assert.ok(p, `no policy named ${name}; have ${[...policies.keys()].join(", ")}`);
+            return p;
+        };
+
+        before(async () => {
+            result = await runStack(stack);
+            config = resolvedConfig(stack);
+            for (const r of byType(result, T.policy)) {
+                const name = String(r.inputs.name);
+                assert.ok(!policies.has(name), `two policies named ${name}`);
+                policies.set(name, await parsePolicy(name, String(r.inputs.policy)));
+            }
+        });
+
+        const mount = () => config.vault.kv.path;
+        const otherEnvs = () => ["dev", "prod", "staging"].filter((e) => e !== config.environment);
+        const secretOf = (app: AppSpec) => byType(result, T.kvSecret).find((r) => r.inputs.name === app.kvPath)!;
+
+        it("uses the Vault provider explicitly for every Vault resource", () => {
+            const providerUrn = one(result, "pulumi:providers:vault", "vault").urn;
+            const vaultResources = result.resources.filter((r) => r.custom && r.type.startsWith("vault:"));
+            assert.ok(vaultResources.length >= 10);
+            for (const r of vaultResources) assert.ok(r.provider?.startsWith(`${providerUrn}::`), `${r.urn} uses ${r.provider}`);
+        });
+
+        it("owns one KV v2 mount with the configured history, protected as config says", () => {
+            const [m] = byType(result, T.mount);
+            assert.equal(byType(result, T.mount).length, 1);
+            assert.deepEqual([m.inputs.path, m.inputs.type, m.inputs.options], [mount(), "kv", { version: "2" }]);
+            assert.equal(m.options.protect ?? false, exp.protect);
+            assert.equal(m.options.retainOnDelete ?? false, exp.protect);
+            const [s] = byType(result, T.kvSettings);
+            assert.equal(byType(result, T.kvSettings).length, 1);
+            assert.deepEqual([s.inputs.mount, s.inputs.maxVersions, s.inputs.casRequired], [mount(), exp.maxVersions, false]);
+        });
+
+        it("writes one KV v2 secret per app at <mount>/data/<prefix>/<app>/<env>, holding every property as a secret", () => {
+            const secrets = byType(result, T.kvSecret);
+            assert.deepEqual(secrets.map((r) => r.outputs.path).sort(), config.apps.map((a) => a.vaultDataPath).sort());
+            for (const app of config.apps) {
+                const r = secretOf(app);
+                assert.equal(r.outputs.path, `${mount()}/data/shared-infra/${app.name}/${stack}`);
+                assert.equal(r.inputs.mount, mount());
+                assert.ok(r.inputs.dataJson instanceof SecretValue, `${app.name}: dataJson must be a secret input`);
+                assert.ok(r.outputs.dataJson instanceof SecretValue, `${app.name}: dataJson must be a secret output`);
+                const data = JSON.parse(String(reveal(r.inputs.dataJson))) as Record<string, string>;
+                const expected = app.secrets.filter((s) => s.source.kind !== "supplied" || s.supplied).flatMap((s) => s.properties.map((p) => p.property));
+                assert.deepEqual(Object.keys(data).sort(), expected.sort());
+                for (const v of Object.values(data)) assert.ok(typeof v === "string" && v.length > 0);
+                // Write-only data would lose a --target-replace rotation; custom metadata needs metadata writes.
+                for (const k of ["dataJsonWo", "dataJsonWoVersion", "customMetadata", "cas", "disableRead"]) assert.equal(r.inputs[k], undefined, `${app.name}: ${k}`);
+                assert.equal(r.inputs.deleteAllVersions, false);
+                assert.equal(r.options.protect ?? false, exp.protect);
+                assert.equal(r.options.retainOnDelete ?? false, exp.protect);
+                assert.equal(r.options.ignoreChanges, undefined);
+                assert.equal(r.options.replaceOnChanges, undefined);
+            }
+        });
+
+        it("exposes a non-secret dataVersion per app, read from Vault's version metadata", () => {
+            const out = result.outputs.vault as { apps: Record<string, { dataVersion: unknown; dataPath: string; role: string; readPolicy: string }> };
+            assert.deepEqual(Object.keys(out.apps).sort(), config.apps.map((a) => a.name).sort());
+            for (const app of config.apps) {
+                const v = out.apps[app.name].dataVersion;
+                assert.equal(typeof v, "string", `${app.name}: dataVersion must be a plain (non-secret) string`);
+                assert.match(v as string, /^[1-9][0-9]*$/);
+                assert.equal(v, (secretOf(app).outputs.metadata as Record<string, string>).version);
+                assert.deepEqual(out.apps[app.name], { dataPath: app.vaultDataPath, dataVersion: v, role: app.vaultRoleName, readPolicy: app.readPolicyName });
+            }
+        });
+
+        it("registers exactly the app read policies and the pipeline's two policies, every one valid HCL with known capabilities", () => {
+            const expected = [...config.apps.map((a) => a.readPolicyName), `platform-secrets-rotator-${stack}`, `platform-secrets-preview-${stack}`];
+            assert.deepEqual([...policies.keys()].sort(), expected.sort());
+            for (const [name, policy] of policies) {
+                for (const [path, caps] of policy) {
+                    for (const c of caps) assert.ok(KNOWN_CAPABILITIES.has(c), `${name}: ${path} has unknown capability ${c}`);
+                    assert.equal(new Set(caps).size, caps.length, `${name}: ${path} repeats a capability`);
+                }
+            }
+        });
+
+        it("gives each app policy read on its own data path and nothing of any other app, environment or mount path", () => {
+            for (const app of config.apps) {
+                const policy = policyOf(app.readPolicyName);
+                assert.deepEqual(granted(policy, app.vaultDataPath), ["read"]);
+                // The only other paths: the token self-service endpoints ESO uses (no default policy).
+                assert.deepEqual([...policy.keys()].sort(), [app.vaultDataPath, "auth/token/lookup-self", "auth/token/revoke-self"].sort());
+                assert.deepEqual(granted(policy, "auth/token/lookup-self"), ["read"]);
+                assert.deepEqual(granted(policy, "auth/token/revoke-self"), ["update"]);
+                for (const [path, caps] of policy) {
+                    assert.ok(!caps.includes("sudo") && !caps.includes("*"), `${app.readPolicyName}: ${path} grants ${caps}`);
+                    assert.ok(!/[*+]/.test(path), `${app.readPolicyName}: glob in ${path}`);
+                }
+                const probes = [
+                    ...config.apps.filter((o) => o.name !== app.name).flatMap((o) => [o.vaultDataPath, o.vaultMetadataPath]),
+                    ...otherEnvs().map((e) => `${mount()}/data/shared-infra/${app.name}/${e}`),
+                    app.vaultMetadataPath,
+                    `${app.vaultDataPath}/child`,
+                    `${app.vaultDataPath}-other`,
+                    `${mount()}/data/shared-infra/${app.name}`,
+                    `${mount()}/data/shared-infra`,
+                    `${mount()}/destroy/${app.kvPath}`,
+                    `${mount()}/delete/${app.kvPath}`,
+                    `${mount()}/config`,
+                    `sys/policies/acl/${app.readPolicyName}`,
+                    `auth/${exp.authPath}/role/${app.vaultRoleName}`,
+                    "auth/token/create",
+                    "sys/mounts",
+                ];
+                for (const p of probes) assert.deepEqual(granted(policy, p), [], `${app.readPolicyName} grants ${granted(policy, p)} on ${p}`);
+            }
+        });
+
+        it("gives the rotator exactly what `pulumi up` needs, on exact paths, and never destroys", () => {
+            const rotator = policyOf(`platform-secrets-rotator-${stack}`);
+            for (const [path, caps] of rotator) {
+                assert.ok(!/[*+]/.test(path), `rotator: glob in ${path}`);
+                assert.ok(!path.includes("/destroy/"), `rotator: ${path}`);
+                if (path.startsWith(`${mount()}/`)) assert.ok(path.endsWith(`/${stack}`) || path === `${mount()}/config`, `rotator: ${path} is not this environment's`);
+                if (path.includes("/metadata/")) assert.deepEqual(caps, ["read", "list"], `rotator: ${path}`);
+                if (caps.includes("sudo")) {
+                    assert.ok([`sys/auth/${exp.authPath}`, `sys/audit/${config.vault.audit.path}`, "sys/audit"].includes(path), `rotator: sudo on ${path}`);
+                }
+                if (/^sys\/(mounts|auth|audit)/.test(path)) assert.ok(!caps.includes("delete"), `rotator may not disable ${path}`);
+            }
+            for (const app of config.apps) {
+                assert.deepEqual(granted(rotator, app.vaultDataPath), ["create", "delete", "read", "update"]);
+                assert.deepEqual(granted(rotator, app.vaultMetadataPath), ["list", "read"]);
+                assert.deepEqual(granted(rotator, `${mount()}/delete/${app.kvPath}`), ["update"]);
+                assert.deepEqual(granted(rotator, `${mount()}/undelete/${app.kvPath}`), ["update"]);
+                assert.deepEqual(granted(rotator, `${mount()}/destroy/${app.kvPath}`), []);
+                assert.deepEqual(granted(rotator, `auth/${exp.authPath}/role/${app.vaultRoleName}`), ["create", "delete", "read", "update"]);
+                assert.deepEqual(granted(rotator, `sys/policies/acl/${app.readPolicyName}`), ["create", "delete", "read", "update"]);
+                for (const e of otherEnvs()) assert.deepEqual(granted(rotator, `${mount()}/data/shared-infra/${app.name}/${e}`), []);
+            }
+            // It cannot widen itself, nor read or write an app it does not manage.
+            assert.deepEqual(granted(rotator, `sys/policies/acl/platform-secrets-rotator-${stack}`), ["read"]);
+            assert.deepEqual(granted(rotator, `${mount()}/data/shared-infra/unmanaged-app/${stack}`), []);
+            assert.deepEqual(granted(rotator, "sys/policies/acl/root"), []);
+            assert.deepEqual(granted(rotator, `sys/mounts/${mount()}`), ["create", "read", "update"]);
+            assert.deepEqual(granted(rotator, `sys/auth/${exp.authPath}`), ["create", "read", "sudo", "update"]);
+            assert.deepEqual(granted(rotator, `sys/audit/${config.vault.audit.path}`), exp.audit ? ["create", "sudo", "update"] : []);
+        });
+
+        it("gives the preview pipeline nothing but its token self-lookup", () => {
+            const preview = policyOf(`platform-secrets-preview-${stack}`);
+            assert.deepEqual([...preview.entries()], [["auth/token/lookup-self", ["read"]]]);
+            for (const app of config.apps) assert.deepEqual(granted(preview, app.vaultDataPath), []);
+        });
+
+        it("owns the Kubernetes auth backend at the configured path, validating the cluster's issuer", () => {
+            const [b] = byType(result, T.authBackend);
+            assert.equal(byType(result, T.authBackend).length, 1);
+            assert.deepEqual([b.inputs.type, b.inputs.path], ["kubernetes", exp.authPath]);
+            const [c] = byType(result, T.authConfig);
+            assert.equal(byType(result, T.authConfig).length, 1);
+            const k = config.vault.kubernetesAuth;
+            assert.equal(c.inputs.backend, exp.authPath);
+            assert.equal(c.inputs.kubernetesHost, k.host);
+            assert.equal(c.inputs.issuer, k.issuer);
+            assert.ok(k.issuer?.startsWith("https://oidc.eks."));
+            assert.equal(c.inputs.disableIssValidation, false);
+            assert.equal(c.inputs.tokenReviewerJwt, undefined);
+        });
+
+        it("binds one auth role per app to exactly its reader service account, with only its read policy and a short TTL", () => {
+            const roles = byType(result, T.role);
+            assert.deepEqual(roles.map((r) => r.inputs.roleName).sort(), config.apps.map((a) => a.vaultRoleName).sort());
+            for (const app of config.apps) {
+                const r = roles.find((x) => x.inputs.roleName === app.vaultRoleName)!;
+                assert.equal(r.inputs.backend, exp.authPath);
+                assert.deepEqual(r.inputs.boundServiceAccountNames, [app.readerServiceAccount]);
+                assert.deepEqual(r.inputs.boundServiceAccountNamespaces, [app.namespace]);
+                for (const n of [app.readerServiceAccount, app.namespace]) assert.match(n, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+                assert.equal(r.inputs.boundServiceAccountNamespaceSelector, undefined);
+                assert.deepEqual(r.inputs.tokenPolicies, [app.readPolicyName]);
+                assert.equal(r.inputs.tokenNoDefaultPolicy, true);
+                assert.equal(r.inputs.audience, "vault");
+                assert.equal(r.inputs.tokenTtl, 600);
+                assert.ok(Number(r.inputs.tokenMaxTtl) <= 1800 && Number(r.inputs.tokenMaxTtl) >= 600);
+                assert.equal(r.inputs.tokenPeriod, undefined, "a periodic token never expires");
+                // The role's policy reads its own app's path and no other.
+                const policy = policyOf(String((r.inputs.tokenPolicies as string[])[0]));
+                for (const other of config.apps) assert.deepEqual(granted(policy, other.vaultDataPath), other.name === app.name ? ["read"] : []);
+            }
+        });
+
+        it(exp.audit ? "has a file audit device that HMACs every value" : "has no audit device", () => {
+            const audits = byType(result, T.audit);
+            if (!exp.audit) {
+                assert.deepEqual(audits, []);
+                return;
+            }
+            assert.equal(audits.length, 1);
+            const [a] = audits;
+            assert.deepEqual([a.inputs.type, a.inputs.path], ["file", config.vault.audit.path]);
+            const options = a.inputs.options as Record<string, string>;
+            assert.equal(options.file_path, config.vault.audit.filePath);
+            assert.equal(options.log_raw, "false");
+            assert.equal(a.options.protect, true);
+            assert.equal(a.options.retainOnDelete, true);
+        });
+
+        it("leaves no generated or supplied value in plaintext in any input, output or stack output", () => {
+            const values = sensitiveValues(result);
+            assert.ok(values.length > 20, `only ${values.length} values found: the check would be vacuous`);
+            const where = [
+                ...programResources(result).flatMap((r: ResourceRecord) => plaintextStrings({ inputs: r.inputs, outputs: r.outputs }, r.urn)),
+                ...plaintextStrings(result.outputs, "stack"),
+            ];
+            for (const { path, value } of where) {
+                for (const v of values) assert.ok(!value.includes(v), `a secret value appears in plaintext at ${path}`);
+            }
+        });
+
+        it("moves an app's dataVersion when one of its secrets rotates, and no other app's", async () => {
+            const versions = (r: RunResult) =>
+                Object.fromEntries(Object.entries((r.outputs.vault as { apps: Record<string, { dataVersion: string }> }).apps).map(([k, v]) => [k, v.dataVersion]));
+            const dataOf = (r: RunResult, app: string) => JSON.parse(String(reveal(byType(r, T.kvSecret).find((s) => s.inputs.name === `shared-infra/${app}/${stack}`)!.inputs.dataJson)));
+            const base = versions(result);
+
+            // The same config again is the next `pulumi up` with nothing to do: every version stays.
+            const again = await runStack(stack);
+            assert.deepEqual(versions(again), base);
+
+            const bumped = stackConfig(stack);
+            bumped["platform-secrets:rotation"].generations = { "nemo-server/session_key": 1 };
+            const rotated = await runStack(stack, { config: bumped });
+            const after = versions(rotated);
+            assert.notEqual(dataOf(rotated, "nemo-server").session_key, dataOf(result, "nemo-server").session_key);
+            assert.deepEqual(dataOf(rotated, "soma-memory"), dataOf(result, "soma-memory"));
+            assert.notEqual(after["nemo-server"], base["nemo-server"]);
+            assert.equal(after["soma-memory"], base["soma-memory"]);
+            assert.equal(typeof after["nemo-server"], "string");
+        });
+
+        more?.(() => result);
+    });
+}
