@@ -188,9 +188,6 @@ export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
     }
     // Check-and-set needs each write to carry the secret's current version, which a declarative
     // write cannot know: every rotation after the first would fail. (The Vault component docs say more.)
-    if (c.vault.kv.casRequired) {
-        add(["vault", "kv", "casRequired"], "is not supported: this program writes each app's KV secret on every rotation, and check-and-set would reject every write after the first");
-    }
     if (durationSeconds(c.kubernetes.externalSecrets.refreshInterval) <= 0) {
         add(["kubernetes", "externalSecrets", "refreshInterval"], "must be greater than 0");
     }

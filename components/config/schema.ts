@@ -178,8 +178,6 @@ const vault = z
                 manage: z.boolean().default(true),
                 /** Versions kept per secret: the history an operator rolls a bad rotation back to. */
                 maxVersions: z.number().int().min(1).max(1000).default(10),
-                /** Require check-and-set on every write. */
-                casRequired: z.boolean().default(false),
             })
             .strict()
             .prefault({}),

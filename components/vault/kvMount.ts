@@ -7,8 +7,6 @@ export interface KvV2MountArgs {
     readonly path: string;
     /** Versions Vault keeps per secret: what an operator can roll a bad rotation back to. */
     readonly maxVersions: number;
-    /** Require check-and-set on every write (rules.ts rejects true while this program writes the data). */
-    readonly casRequired: boolean;
     /** Disabling a mount erases every secret in it. */
     readonly stateful: StatefulOptions;
     /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
@@ -36,7 +34,9 @@ export class KvV2Mount extends pulumi.ComponentResource {
         );
         const settings = new vault.kv.SecretBackendV2(
             `${name}-settings`,
-            { mount: mount.path, maxVersions: args.maxVersions, casRequired: args.casRequired },
+            // Check-and-set stays off: every write would need the secret's current version, which a
+            // declarative write cannot know, so every rotation after the first would fail.
+            { mount: mount.path, maxVersions: args.maxVersions, casRequired: false },
             { parent: this, provider },
         );
         // Secrets are written only once the engine keeps the configured history.

@@ -65,7 +65,7 @@ export class VaultPlatform extends pulumi.ComponentResource {
         this.mountPath = kv.manage
             ? new KvV2Mount(
                   `${name}-kv`,
-                  { path: kv.path, maxVersions: kv.maxVersions, casRequired: kv.casRequired, stateful, provider },
+                  { path: kv.path, maxVersions: kv.maxVersions, stateful, provider },
                   { parent: this },
               ).path
             : pulumi.output(kv.path);
