@@ -160,12 +160,16 @@ export function backupKeyPolicy(a: { account: AwsAccount; roleArns: string[] }):
 }
 
 /**
- * The bucket policy: nothing over plain HTTP, and nothing written under another key. An upload
- * that names no encryption gets the bucket default (the backup key); multipart parts carry no
- * encryption headers, which is why the key conditions are `IfExists`.
+ * The bucket policy: nothing over plain HTTP, and nothing written under another encryption than
+ * the backup key. An upload that names no encryption gets the bucket default (the backup key), and
+ * multipart parts carry no encryption headers, so a header is only judged when it is there: each
+ * deny pairs `Null: false` with the comparison, since a negated operator (StringNotEquals, and its
+ * IfExists form too) is true for an absent key and would deny every upload without the header.
  */
 export function backupBucketPolicy(a: { bucketArn: pulumi.Input<string>; keyArn: pulumi.Input<string> }): PolicyDocument {
     const objects = pulumi.interpolate`${a.bucketArn}/*`;
+    const SSE = "s3:x-amz-server-side-encryption";
+    const SSE_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id";
     return document(
         {
             Sid: "DenyInsecureTransport",
@@ -181,15 +185,16 @@ export function backupBucketPolicy(a: { bucketArn: pulumi.Input<string>; keyArn:
             Principal: "*",
             Action: "s3:PutObject",
             Resource: objects,
-            Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+            Condition: { Null: { [SSE]: "false" }, StringNotEquals: { [SSE]: "aws:kms" } },
         },
         {
+            // The key is named by its ARN, as S3 recommends (an alias would resolve in the caller's account).
             Sid: "DenyUploadsWithAnotherKey",
             Effect: "Deny",
             Principal: "*",
             Action: "s3:PutObject",
             Resource: objects,
-            Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": a.keyArn } },
+            Condition: { Null: { [SSE_KEY]: "false" }, StringNotEquals: { [SSE_KEY]: a.keyArn } },
         },
         {
             // aws:kms without a key id leaves the choice of key to S3 rather than to this bucket.
@@ -198,10 +203,7 @@ export function backupBucketPolicy(a: { bucketArn: pulumi.Input<string>; keyArn:
             Principal: "*",
             Action: "s3:PutObject",
             Resource: objects,
-            Condition: {
-                StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
-                Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" },
-            },
+            Condition: { StringEquals: { [SSE]: "aws:kms" }, Null: { [SSE_KEY]: "true" } },
         },
     );
 }
