@@ -4,24 +4,16 @@
  * proof that the IAM checks catch the classic mistakes.
  */
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
-import { assertTrustBindsExactly, mutate, sharedBackupTests, StackRun } from "./awsBackups";
+import { describe, it } from "node:test";
+import { assertTrustBindsExactly, describeBackups, mutate } from "./awsBackups";
 import { assumeWithWebIdentity, decide, keyOf, modelOf, policyOf, str, targetsOf } from "./awsSupport";
 import { byType, runStack, stackConfig } from "./support";
 
 const STACK = "dev";
 
-describe("AWS backups (dev)", () => {
-    let current: StackRun;
-    before(async () => {
-        const config = stackConfig(STACK);
-        current = { run: await runStack(STACK, { config }), config: modelOf(STACK, config) };
-    });
-
-    sharedBackupTests(() => current);
-
+describeBackups(STACK, (current) => {
     it("dev buckets are force-destroyable, unprotected and not object-locked, as Pulumi.dev.yaml says", () => {
-        const { run, config } = current;
+        const { run, config } = current();
         assert.equal(config.backup.forceDestroy, true);
         for (const t of targetsOf(run, config)) {
             assert.equal(t.bucket.inputs.forceDestroy, true);
@@ -73,7 +65,7 @@ describe("AWS backups (dev)", () => {
 
     describe("the IAM checks have teeth: each classic mistake, applied to dev's real documents, flips a decision", () => {
         it("a trust policy keyed on the issuer URL (with https://) lets nobody in", async () => {
-            const { run, config } = current;
+            const { run, config } = current();
             const [t] = targetsOf(run, config);
             const host = config.aws.eks.oidcIssuerUrl.replace(/^https:\/\//, "");
             const wrong = mutate(policyOf(t.role, "assumeRolePolicy"), "BackupServiceAccountViaIrsa", (s) => {
@@ -85,7 +77,7 @@ describe("AWS backups (dev)", () => {
         });
 
         it("a trust policy without the audience condition lets a token minted for another audience in", async () => {
-            const { run, config } = current;
+            const { run, config } = current();
             const [t] = targetsOf(run, config);
             const host = config.aws.eks.oidcIssuerUrl.replace(/^https:\/\//, "");
             const loose = mutate(policyOf(t.role, "assumeRolePolicy"), "BackupServiceAccountViaIrsa", (s) => delete s.Condition.StringEquals[`${host}:aud`]);
@@ -94,7 +86,7 @@ describe("AWS backups (dev)", () => {
         });
 
         it("s3:* on the prefix would let the job delete object versions; a bucket policy without the TLS statement would allow plain HTTP", async () => {
-            const { run, config } = current;
+            const { run, config } = current();
             const [t] = targetsOf(run, config);
             const own = `${str(t.bucket, "arn")}/${t.spec.prefix}dump`;
             const base = { principal: str(t.role, "arn"), accountId: config.aws.eks.oidcProviderArn.split(":")[4], resource: own, resourcePolicy: policyOf(t.bucketPolicy) };

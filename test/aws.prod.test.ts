@@ -4,24 +4,16 @@
  * come from config by flipping it.
  */
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
-import { sharedBackupTests, StackRun } from "./awsBackups";
+import { it } from "node:test";
+import { describeBackups } from "./awsBackups";
 import { keyOf, modelOf, targetsOf } from "./awsSupport";
 import { runStack, stackConfig } from "./support";
 
 const STACK = "prod";
 
-describe("AWS backups (prod)", () => {
-    let current: StackRun;
-    before(async () => {
-        const config = stackConfig(STACK);
-        current = { run: await runStack(STACK, { config }), config: modelOf(STACK, config) };
-    });
-
-    sharedBackupTests(() => current);
-
+describeBackups(STACK, (current) => {
     it("prod buckets (with every sub-resource) and the key are protected and retained, never force-destroyed, and object-locked", () => {
-        const { run, config } = current;
+        const { run, config } = current();
         for (const t of targetsOf(run, config)) {
             assert.equal(t.bucket.inputs.forceDestroy, false);
             for (const r of [t.bucket, t.publicAccessBlock, t.versioning, t.encryption, t.bucketPolicy]) {

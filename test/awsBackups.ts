@@ -4,10 +4,11 @@
  * stack's name.
  */
 import assert from "node:assert/strict";
-import { it } from "node:test";
+import { before, describe, it } from "node:test";
 import type { PlatformConfig } from "../components/config/model";
 import {
     accountOf,
+    modelOf,
     assumeWithPodIdentity,
     assumeWithWebIdentity,
     decide,
@@ -18,7 +19,7 @@ import {
     TargetRecords,
     targetsOf,
 } from "./awsSupport";
-import { byType, plaintextStrings, programResources, RunResult } from "./support";
+import { byType, plaintextStrings, programResources, RunResult, runStack, stackConfig } from "./support";
 
 export interface StackRun {
     run: RunResult;
@@ -34,8 +35,25 @@ function s3Request(t: TargetRecords, config: PlatformConfig) {
     return { principal, accountId, identity: [policyOf(t.access)], resourcePolicy: policyOf(t.bucketPolicy) };
 }
 
-/** Registers the shared backup tests; `current()` returns the run the file's before() recorded. */
-export function sharedBackupTests(current: () => StackRun): void {
+/**
+ * The backup suite of one stack: runs the stack once with its own stack file in before(), then the
+ * shared tests and the file's stack-specific ones against that run.
+ */
+export function describeBackups(stack: string, stackSpecific: (current: () => StackRun) => void): void {
+    describe(`AWS backups (${stack})`, () => {
+        let recorded: StackRun;
+        before(async () => {
+            const config = stackConfig(stack);
+            recorded = { run: await runStack(stack, { config }), config: modelOf(stack, config) };
+        });
+        const current = () => recorded;
+        sharedBackupTests(current);
+        stackSpecific(current);
+    });
+}
+
+/** Registers the shared backup tests; `current()` returns the run the suite's before() recorded. */
+function sharedBackupTests(current: () => StackRun): void {
     it("declares backups for soma-memory's postgres and qdrant (runbook 001 §3.6), and for no other app", () => {
         const { run, config } = current();
         const targets = targetsOf(run, config);
