@@ -3,6 +3,7 @@
  * tests and the offline plan call it under Pulumi's mocks.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { Backups } from "./aws/backups";
 import { createAwsProvider } from "./aws/provider";
 import { loadConfig } from "./config/load";
 import { AppCredentials } from "./credentials/appCredentials";
@@ -34,13 +35,12 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
     // Vault: KV v2 data per app and environment, read policies, Kubernetes auth roles, pipeline policies, audit.
     const vaultPlatform = new VaultPlatform("vault", { config, credentials, provider: providers.vault });
 
-    // TEMPORARY until the AWS component is merged: the backup role ARNs from its naming
-    // (`${app}-${target}-backup-${env}` in the OIDC provider's account). Replace with
-    // `backups[app][target].roleArn` from the AWS component.
-    const [, partition, , , account] = config.aws.eks.oidcProviderArn.split(":");
-    const backupRoleArns = Object.fromEntries(
-        config.apps.map((app) => [app.name, Object.fromEntries(app.backups.map((b) => [b.target, `arn:${partition}:iam::${account}:role/${app.name}-${b.target}-backup-${config.environment}`]))]),
-    );
+    // Backups (runbook 001 §3.6 without static AWS keys): the stack's KMS key, and per backup target
+    // an encrypted private bucket and the role only its job's ServiceAccount can assume.
+    const backups = config.apps.some((app) => app.backups.length > 0)
+        ? new Backups("backups", { provider: providers.aws, apps: config.apps, environment: config.environment, aws: config.aws, backup: config.backup, protection: config.protection })
+        : undefined;
+
     const kubernetes = new KubernetesSecrets("kubernetes", {
         config,
         provider: providers.kubernetes,
@@ -48,7 +48,10 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         // The KV secret's version: known only after Vault holds the new data, so ESO's force-sync
         // can never fire before the write it is meant to pick up.
         dataVersions: Object.fromEntries(config.apps.map((app) => [app.name, vaultPlatform.apps[app.name].dataVersion])),
-        backupRoleArns,
+        // The IRSA roles the backup ServiceAccounts are annotated with.
+        backupRoleArns: Object.fromEntries(
+            config.apps.map((app) => [app.name, Object.fromEntries(Object.entries(backups?.targets[app.name] ?? {}).map(([t, o]) => [t, o.roleArn]))]),
+        ),
     });
 
     return {
@@ -57,6 +60,10 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         inventory: config.apps.flatMap((app) => credentials[app.name].inventory),
         /** Vault paths, policy and role names, and each app's KV data version (no values). */
         vault: vaultPlatform.summary(),
+        /** app → target → { bucketName, bucketArn, roleArn, serviceAccount, namespace, prefix }: for the ServiceAccounts and CronJobs. */
+        backups: backups?.targets ?? {},
+        /** The backup KMS key, for jobs that name it in their upload headers. */
+        backupKeyArn: backups?.key.arn,
         /** Per app: the ExternalSecret, its target Secret and store, and the current force-sync value. */
         externalSecrets: kubernetes.externalSecrets,
         /** Per app and backup target: ServiceAccount, IAM role ARN, and whether this program manages it. */

@@ -65,6 +65,8 @@ export interface BackupSpec {
     prefix: string;
     /** Globally unique bucket name: <bucketPrefix>-<app>-<target>-<env>. */
     bucketName: string;
+    /** IAM role the job assumes: <app>-<target>-backup-<env> (the Kubernetes side derives its ARN from it). */
+    roleName: string;
 }
 
 export interface AppSpec {
@@ -152,6 +154,7 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
                     manageServiceAccount: b.manageServiceAccount,
                     prefix: b.prefix ?? `${target}/`,
                     bucketName: `${parsed.backup.bucketPrefix}-${name}-${target}-${env}`,
+                    roleName: `${name}-${target}-backup-${env}`,
                 }));
             return {
                 name,

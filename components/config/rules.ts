@@ -121,6 +121,8 @@ export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
             else sas.set(sa, target);
             const bucket = `${c.backup.bucketPrefix}-${appName}-${target}-${c.environment}`;
             if (bucket.length > 63) add([...base, "backups", target], `bucket name ${bucket} is longer than S3's 63 characters`);
+            const role = `${appName}-${target}-backup-${c.environment}`;
+            if (role.length > 64) add([...base, "backups", target], `IAM role name ${role} is longer than IAM's 64 characters`);
         }
         // Cluster-scoped store names must not collide across apps.
         const store = app.storeName ?? `${appName}-vault-store`;
