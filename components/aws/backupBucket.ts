@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config/model";
 import { backupBucketPolicy, policyJson } from "./policies";
+import { statefulOptions } from "../config/stateful";
 
 export interface BackupBucketArgs {
     /** The stack's AWS provider. */
@@ -45,7 +46,7 @@ export class BackupBucket extends pulumi.ComponentResource {
         // touching any of them; retainOnDelete keeps them all, not only the bucket: deleting a
         // sub-resource of a retained bucket would remove its public access block, suspend its versioning
         // or reset its encryption while the bucket and its backups stay.
-        const stateful = { parent: this, provider, protect: args.protection.protectStateful, retainOnDelete: args.protection.retainOnDelete };
+        const stateful = { parent: this, provider, ...statefulOptions(args.protection) };
 
         this.bucket = new aws.s3.Bucket(
             `${name}-bucket`,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config/model";
 import { AwsAccount } from "./account";
 import { backupKeyPolicy, policyJson } from "./policies";
+import { statefulOptions } from "../config/stateful";
 
 export interface BackupKeyArgs {
     /** The stack's AWS provider. */
@@ -47,7 +48,7 @@ export class BackupKey extends pulumi.ComponentResource {
             },
             // Stateful: deleting the key makes every backup it encrypted unreadable, so where the stack
             // says so, `pulumi destroy` stops here and a removed key stays in the account.
-            { parent: this, provider, protect: args.protection.protectStateful, retainOnDelete: args.protection.retainOnDelete },
+            { parent: this, provider, ...statefulOptions(args.protection) },
         );
         this.alias = new aws.kms.Alias(`${name}-alias`, { name: args.aliasName, targetKeyId: this.key.keyId }, { parent: this, provider });
         this.arn = this.key.arn;

@@ -7,6 +7,7 @@ import { ExternalSecretsOperator } from "./externalSecretsOperator";
 import { Reloader } from "./reloader";
 import { managedLabels, StoreKind } from "./specs";
 import { VaultSecretStore } from "./vaultSecretStore";
+import { statefulOptions } from "../config/stateful";
 
 export interface KubernetesSecretsArgs {
     readonly config: PlatformConfig;
@@ -69,7 +70,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
                 `${name}-namespace-${app.namespace}`,
                 { metadata: { name: app.namespace, labels: managedLabels() } },
                 // Deleting a namespace deletes every workload and Secret in it, not only ours.
-                { parent: this, provider, protect: config.protection.protectStateful, retainOnDelete: config.protection.retainOnDelete },
+                { parent: this, provider, ...statefulOptions(config.protection) },
             );
             namespaces.set(app.namespace, ns.metadata.name);
         }

@@ -3,7 +3,7 @@ import * as vault from "@pulumi/vault";
 import type { AppSpec } from "../config/model";
 import { appReadPolicyRules } from "./policies";
 import { renderPolicy } from "./policyHcl";
-import type { StatefulOptions } from "./stateful";
+import type { StatefulOptions } from "../config/stateful";
 
 /** The Kubernetes auth settings every app role shares (vault.kubernetesAuth). */
 export interface AppRoleSettings {

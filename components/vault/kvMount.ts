@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import type { StatefulOptions } from "./stateful";
+import type { StatefulOptions } from "../config/stateful";
 
 export interface KvV2MountArgs {
     /** Mount path (vault.kv.path). */

@@ -6,7 +6,7 @@ import { AuditDevice } from "./auditDevice";
 import { KubernetesAuthBackend } from "./kubernetesAuthBackend";
 import { KvV2Mount } from "./kvMount";
 import { PipelinePolicies } from "./pipelinePolicies";
-import { statefulOptions } from "./stateful";
+import { statefulOptions } from "../config/stateful";
 
 /** What Vault needs from an app's credentials: every property, as one Pulumi secret. */
 export interface AppData {

@@ -1,13 +1,14 @@
-import type { PlatformConfig } from "../config/model";
+import type { PlatformConfig } from "./model";
 
 /**
- * How a stateful Vault resource (KV mount, KV data, audit device) is kept: from
- * config.protection, never from the stack's name. Spread into the resource's options.
+ * How a stateful resource (KV mount and data, audit device, backup buckets and key, managed
+ * namespaces) is kept: from config.protection, never from the stack's name. Spread into the
+ * resource's options.
  */
 export interface StatefulOptions {
     /** `pulumi destroy` stops at the resource (protection.protectStateful). Updates still apply. */
     readonly protect: boolean;
-    /** The resource stays in Vault when it leaves the program (protection.retainOnDelete). */
+    /** The resource stays in the cloud when it leaves the program (protection.retainOnDelete). */
     readonly retainOnDelete: boolean;
 }
 
