@@ -81,3 +81,31 @@ describe("README", () => {
         }
     });
 });
+
+describe("README config reference defaults", () => {
+    it("match the schema's defaults", () => {
+        // The smallest valid config: only required keys, so every other key takes its default.
+        const minimal = {
+            environment: "staging",
+            apps: { demo: { namespace: "demo", secrets: { token: { source: { kind: "random-bytes", bytes: 32 } } } } },
+            vault: { address: "https://vault.example:8200", kubernetesAuth: { host: "https://k8s.example" } },
+            aws: {
+                region: "eu-west-1",
+                eks: {
+                    clusterName: "c",
+                    oidcProviderArn: "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/X",
+                    oidcIssuerUrl: "https://oidc.eks.eu-west-1.amazonaws.com/id/X",
+                },
+            },
+            backup: { bucketPrefix: "acme", retentionDays: 7, noncurrentVersionDays: 3 },
+        };
+        const parsed = stackConfigSchema.parse(minimal) as Record<string, any>;
+        const rows = [...readme.matchAll(/^\| `([a-zA-Z.]+)` \| `([^`]+)` \|/gm)];
+        assert.ok(rows.length > 30, `only ${rows.length} rows with literal defaults`);
+        for (const [, key, documented] of rows) {
+            const actual = key.split(".").reduce((o, k) => (o === undefined ? undefined : o[k]), parsed as any);
+            assert.notEqual(actual, undefined, `${key} has no default in the schema, but the README gives ${documented}`);
+            assert.equal(typeof actual === "object" ? JSON.stringify(actual) : String(actual), documented, `README default of ${key}`);
+        }
+    });
+});
