@@ -9,6 +9,8 @@
  * - Secrets arrive unwrapped (the engine marshals them, the SDK deserializes them to plain values),
  *   and props go through the SDK's own unknownCheckingProxy, so a value marked unknown (a preview)
  *   throws UnknownValueError exactly as in `pulumi preview`: that becomes an advisory diagnostic.
+ * - A resource policy's diagnostics carry the analyzed resource's URN (the engine attaches it; the
+ *   SDK sends none), a stack policy's the URN it reported.
  * - Enforcement level: policy config, then the policy's own, then the pack's; "disabled" skips the
  *   policy. getConfig() returns the policy's config without enforcementLevel. notApplicable() is
  *   recorded, not an error.
