@@ -149,6 +149,21 @@ function providerOf(r: ResourceRecord, byUrn: Map<string, ResourceRecord>) {
     return p ? { type: p.type, props: engineProps(p.inputs), urn: p.urn, name: p.name } : undefined;
 }
 
+/** What Analyze and AnalyzeStack both say about a resource: identity, props, options, provider, type tests. */
+function resourceView(r: ResourceRecord, props: Record<string, any>, byUrn: Map<string, ResourceRecord>) {
+    return {
+        type: r.type,
+        props,
+        urn: r.urn,
+        name: r.name,
+        opts: optionsOf(r),
+        provider: providerOf(r, byUrn),
+        isType: (cls: unknown) => isTypeOf(r.type, cls),
+        // asType hands back the props when the type matches; its SDK signature is generic per class.
+        asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"] & PolicyResource["asType"],
+    };
+}
+
 function diagnosticFor(policy: string, e: unknown): PolicyDiagnostic {
     if (e instanceof sdk.UnknownValueError) {
         return { policy, enforcementLevel: "advisory", message: `can't run policy '${policy}' during preview: ${e.message}` };
@@ -180,17 +195,9 @@ export async function analyze(policies: Policies, resources: PolicyRecord[], opt
                         report.notApplicable.push({ policy: p.name, urn: r.urn, reason: `Policy only applies to resources of type '${fastType}'` });
                         continue;
                     }
-                    const props = engineProps(r.inputs);
                     const args: ResourceValidationArgs = {
-                        type: r.type,
-                        props,
-                        urn: r.urn,
-                        name: r.name,
-                        opts: optionsOf(r),
-                        provider: providerOf(r, byUrn),
+                        ...resourceView(r, engineProps(r.inputs), byUrn),
                         stackTags: EMPTY_TAGS,
-                        isType: (cls) => isTypeOf(r.type, cls),
-                        asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
                         getConfig: configOf(p.name, opts),
                         notApplicable,
                     };
@@ -230,18 +237,7 @@ function toPolicyResources(resources: PolicyRecord[], opts: AnalyzeOptions): Pol
     const out = new Map<string, PolicyResource>();
     for (const r of resources) {
         const props = engineProps(r.type === STACK_TYPE ? (opts.stackOutputs ?? r.outputs) : r.outputs);
-        out.set(r.urn, {
-            type: r.type,
-            props,
-            urn: r.urn,
-            name: r.name,
-            opts: optionsOf(r),
-            provider: providerOf(r, byUrn),
-            dependencies: [],
-            propertyDependencies: {},
-            isType: (cls) => isTypeOf(r.type, cls),
-            asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as PolicyResource["asType"],
-        });
+        out.set(r.urn, { ...resourceView(r, props, byUrn), dependencies: [], propertyDependencies: {} });
     }
     for (const r of resources) {
         const pr = out.get(r.urn)!;
