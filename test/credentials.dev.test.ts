@@ -2,21 +2,20 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { runStack, TEST_NOW } from "./support";
 import { runProgram } from "../tools/harness/run";
-import { describeCredentials } from "./credentialsSpec";
+import { appData, describeCredentials } from "./credentialsSpec";
 
 describe("credentials: dev", () => {
     describeCredentials("dev");
 
     it("leaves the optional Hugging Face token out when the operator has not set it", async () => {
         const run = await runProgram({ stack: "dev", now: TEST_NOW });
-        const nemo = run.resources.find((r) => r.type === "platform-secrets:credentials:AppCredentials" && r.name === "nemo-server")!;
-        const data = (nemo.outputs.data as { value: Record<string, string> }).value;
+        const data = appData(run, "nemo-server");
         assert.equal("huggingface_token" in data, false);
         const entry = (run.outputs.inventory as { secret: string; present: boolean }[]).find((e) => e.secret === "huggingface_token")!;
         assert.equal(entry.present, false);
         // ...and present, secret, when it is set.
         const withToken = await runStack("dev");
-        const data2 = (withToken.resources.find((r) => r.type === "platform-secrets:credentials:AppCredentials" && r.name === "nemo-server")!.outputs.data as { value: Record<string, string> }).value;
+        const data2 = appData(withToken, "nemo-server");
         assert.match(data2.huggingface_token, /^hf_/);
     });
 });

@@ -9,8 +9,7 @@ import { stableJson } from "../tools/harness/mocks";
 import { plaintextStrings, reveal, ResourceRecord, runStack, RunResult, SecretValue, stackConfig, TEST_NOW } from "./support";
 
 const RANDOM_TYPES = new Set(["random:index/randomBytes:RandomBytes", "random:index/randomPassword:RandomPassword"]);
-const GENERATED_SECRET = "platform-secrets:credentials:GeneratedSecret";
-const APP_CREDENTIALS = "platform-secrets:credentials:AppCredentials";
+const KV_SECRET = "vault:kv/secretV2:SecretV2";
 
 /** The config of a stack with one rotation generation set. */
 function withGeneration(stack: string, id: string, generation: number): Record<string, unknown> {
@@ -35,32 +34,23 @@ export function changedUrns(a: RunResult, b: RunResult): string[] {
     return [...urns].filter((u) => ia.get(u) !== ib.get(u)).sort();
 }
 
-/** A GeneratedSecret component's values (secret) by Vault property. */
-function generatedValues(run: RunResult, name: string): Record<string, string> {
-    const c = run.resources.find((r) => r.type === GENERATED_SECRET && r.name === name);
-    assert.ok(c, `no GeneratedSecret ${name}`);
-    const values = c.outputs.values as Record<string, unknown>;
-    return Object.fromEntries(
-        Object.entries(values).map(([k, v]) => {
-            assert.ok(v instanceof SecretValue, `${name}.${k} must be secret`);
-            return [k, String(v.value)];
-        }),
-    );
-}
-
-/** An app's full data (what its Vault KV secret holds), from its AppCredentials component. */
-function appData(run: RunResult, app: string): Record<string, string> {
-    const c = run.resources.find((r) => r.type === APP_CREDENTIALS && r.name === app);
-    assert.ok(c?.outputs.data instanceof SecretValue, `${app}'s data must be one secret`);
-    return c.outputs.data.value as Record<string, string>;
+/**
+ * An app's data as it lands in Vault: the KV v2 secret's dataJson, which must be one secret. Reading
+ * the end of the chain checks generation, composition and dual-key slots where it matters.
+ */
+export function appData(run: RunResult, app: string): Record<string, string> {
+    const kv = run.resources.filter((r) => r.type === KV_SECRET && String(r.inputs.name).split("/").at(-2) === app);
+    assert.equal(kv.length, 1, `one KV secret for ${app}`);
+    assert.ok(kv[0].inputs.dataJson instanceof SecretValue, `${app}'s dataJson must be a secret`);
+    return JSON.parse(String(kv[0].inputs.dataJson.value)) as Record<string, string>;
 }
 
 /** Every generated and composed value of a run: what must never show in plaintext. */
 function secretValues(run: RunResult): string[] {
     const values = run.resources.filter((r) => RANDOM_TYPES.has(r.type)).map(randomValue);
-    for (const c of run.resources.filter((r) => r.type === APP_CREDENTIALS)) {
-        const data = appData(run, c.name);
-        const config = stackConfig(run.stack)["platform-secrets:apps"][c.name].secrets as Record<string, { source: { kind: string } }>;
+    for (const [app, spec] of Object.entries<any>(stackConfig(run.stack)["platform-secrets:apps"])) {
+        const data = appData(run, app);
+        const config = spec.secrets as Record<string, { source: { kind: string } }>;
         for (const [key, s] of Object.entries(config)) if (s.source.kind === "composed" && data[key]) values.push(data[key]);
     }
     return values;
@@ -97,11 +87,12 @@ export function describeCredentials(stack: string): void {
         });
 
         it("matches the runbooks: 32-byte base64 keys and tokens, 16-byte base64 Nemo passwords, URL-safe soma passwords", () => {
-            const nemo = (k: string) => generatedValues(base, `nemo-server-${k}`);
-            for (const k of ["session_key", "users_db_key", "rag_db_key"]) assert.equal(Buffer.from(nemo(k)[k], "base64").length, 32, k);
-            for (const k of ["postgres_password", "redis_password"]) assert.equal(Buffer.from(nemo(k)[k], "base64").length, 16, k);
-            assert.equal(Buffer.from(generatedValues(base, "soma-memory-soma_api_token").soma_api_token, "base64").length, 32);
-            assert.match(generatedValues(base, "soma-memory-postgres_password").postgres_password, /^[A-Za-z0-9]{32}$/);
+            const nemo = appData(base, "nemo-server");
+            for (const k of ["session_key", "jwt_secret_primary", "jwt_secret_previous", "users_db_key", "rag_db_key"]) assert.equal(Buffer.from(nemo[k], "base64").length, 32, k);
+            for (const k of ["postgres_password", "redis_password"]) assert.equal(Buffer.from(nemo[k], "base64").length, 16, k);
+            const soma = appData(base, "soma-memory");
+            assert.equal(Buffer.from(soma.soma_api_token, "base64").length, 32);
+            assert.match(soma.postgres_password, /^[A-Za-z0-9]{32}$/);
         });
 
         it("composes DSNs whose password parses back exactly, with TLS where the stack requires it", () => {
@@ -144,8 +135,8 @@ export function describeCredentials(stack: string): void {
                 assert.ok(r.name.startsWith("nemo-server-session_key") || (isOfApp(r, "nemo-server") && !RANDOM_TYPES.has(r.type)), `unexpected change: ${urn}`);
                 assert.ok(!isOfApp(r, "soma-memory"), `soma-memory moved: ${urn}`);
             }
-            const before = generatedValues(base, "nemo-server-session_key").session_key;
-            const after = generatedValues(bumped, "nemo-server-session_key").session_key;
+            const before = appData(base, "nemo-server").session_key;
+            const after = appData(bumped, "nemo-server").session_key;
             assert.notEqual(after, before);
             // Every other generated value is untouched.
             for (const r of base.resources.filter((x) => RANDOM_TYPES.has(x.type) && x.name !== "nemo-server-session_key-value")) {
@@ -171,7 +162,7 @@ export function describeCredentials(stack: string): void {
         it("n -> n+1 replaces one slot, makes primary(n) previous, and n+2 retires the oldest", async () => {
             const runs = [base];
             for (const g of [1, 2]) runs.push(await runStack(stack, { config: withGeneration(stack, "nemo-server/jwt_secret", g) }));
-            const keys = runs.map((r) => generatedValues(r, "nemo-server-jwt_secret"));
+            const keys = runs.map((r) => appData(r, "nemo-server"));
             for (let i = 0; i < 2; i++) {
                 assert.equal(keys[i + 1].jwt_secret_previous, keys[i].jwt_secret_primary, "previous(n+1) = primary(n)");
                 assert.notEqual(keys[i + 1].jwt_secret_primary, keys[i].jwt_secret_primary, "a new primary");

@@ -100,6 +100,6 @@ export class AppCredentials extends pulumi.ComponentResource {
         for (const s of app.secrets) for (const p of s.properties) if (p.property in values) this.properties.push(p);
         this.data = pulumi.secret(pulumi.all(values));
         this.fingerprint = createHash("sha256").update(JSON.stringify(fingerprintParts)).digest("hex").slice(0, 16);
-        this.registerOutputs({ data: this.data, fingerprint: this.fingerprint });
+        this.registerOutputs({ fingerprint: this.fingerprint });
     }
 }

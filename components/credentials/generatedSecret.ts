@@ -75,7 +75,7 @@ export class GeneratedSecret extends pulumi.ComponentResource {
             }
             this.lastRotated = bySlot[state.primary].rotatedAt.rfc3339;
         }
-        this.registerOutputs({ values: this.values, rotation: this.rotation, lastRotated: this.lastRotated });
+        this.registerOutputs({ rotation: this.rotation, lastRotated: this.lastRotated });
     }
 }
 
