@@ -51,7 +51,10 @@ describe("npm run plan", () => {
     it("prints every resource with its URN, ready for --target-replace", async () => {
         const r = await plan("--stack", "dev", "--now", NOW);
         assert.equal(r.code, 0, r.stderr);
-        assert.match(r.stdout, /^\+ urn:pulumi:dev::platform-secrets::.*random:index\/randomBytes:RandomBytes::nemo-server-session_key-value$/m);
+        // Exactly the URN the engine gives it: the whole parent type chain, no root-stack prefix.
+        const urn = "urn:pulumi:dev::platform-secrets::platform-secrets:credentials:AppCredentials$platform-secrets:credentials:GeneratedSecret$random:index/randomBytes:RandomBytes::nemo-server-session_key-value";
+        assert.ok(r.stdout.split("\n").includes(`+ ${urn}`), `the plan lacks ${urn}`);
+        assert.ok(r.stdout.includes("\n+ urn:pulumi:dev::platform-secrets::pulumi:providers:vault::vault\n"), "a top-level resource has no pulumi:pulumi:Stack$ prefix");
         assert.match(r.stdout, /keepers:/);
     });
 

@@ -74,6 +74,14 @@ interface PendingCounter {
 /** The mock monitor's registerResource and registerResourceOutputs, wrapped. */
 function instrumentMonitor(records: Map<string, ResourceRecord>, counter: PendingCounter, stackOutputs: { value?: unknown }, duplicates: string[]) {
     const monitor = (pulumi.runtime as unknown as { getMonitor(): any }).getMonitor();
+    // URNs as the engine makes them: the parent's whole qualified type chain, and no
+    // `pulumi:pulumi:Stack$` for children of the root stack (the mock monitor keeps only the
+    // immediate parent's type and the stack's). The plan prints these for --target-replace.
+    monitor.newUrn = (parent: string, type: string, name: string): string => {
+        const parentType = parent ? parent.split("::")[2] : "";
+        const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+        return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${qualified}::${name}`;
+    };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: unknown, resp?: any) => void) => {
         counter.pending++;
