@@ -7,6 +7,7 @@ import { Backups } from "./aws/backups";
 import { createAwsProvider } from "./aws/provider";
 import { loadConfig } from "./config/load";
 import { AppCredentials } from "./credentials/appCredentials";
+import { readPreviousRotationState, ROTATION_STATE_OUTPUT } from "./credentials/rotationState";
 import { KubernetesSecrets } from "./kubernetes/kubernetesSecrets";
 import { createKubernetesProvider } from "./kubernetes/provider";
 import { createVaultProvider } from "./vault/provider";
@@ -28,8 +29,10 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         kubernetes: createKubernetesProvider(config),
     };
 
+    // What the last deployment applied, so no rotation counter moves by more than one per update.
+    const previous = await readPreviousRotationState();
     const credentials = Object.fromEntries(
-        config.apps.map((app) => [app.name, new AppCredentials(app.name, { app, epoch: config.rotation.epoch, now })]),
+        config.apps.map((app) => [app.name, new AppCredentials(app.name, { app, epoch: config.rotation.epoch, now, previous })]),
     );
 
     // Vault: KV v2 data per app and environment, read policies, Kubernetes auth roles, pipeline policies, audit.
@@ -58,6 +61,8 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         environment: config.environment,
         /** Every secret without its value: app, env var, Vault path and property, source, generation, age. */
         inventory: config.apps.flatMap((app) => credentials[app.name].inventory),
+        /** The rotation counters applied per "<app>/<secret>"; the next update reads them back. */
+        [ROTATION_STATE_OUTPUT]: Object.assign({}, ...config.apps.map((app) => credentials[app.name].rotationState)),
         /** Vault paths, policy and role names, and each app's KV data version (no values). */
         vault: vaultPlatform.summary(),
         /** app → target → { bucketName, bucketArn, roleArn, serviceAccount, namespace, prefix }: for the ServiceAccounts and CronJobs. */

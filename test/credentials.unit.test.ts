@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { renderTemplate } from "../components/credentials/compose";
 import { dualKeyState, rotationCounter, schedulePeriod } from "../components/credentials/rotation";
+import { advance } from "../components/credentials/rotationState";
 import { deterministicBytes, mockPassword, PASSWORD_CLASSES } from "../tools/harness/mocks";
 import { stackConfig } from "./support";
 
@@ -32,6 +33,36 @@ describe("dual-key slots", () => {
             assert.deepEqual(replaced, [after.primary], `rotation ${n} -> ${n + 1}`);
             assert.equal(after.previous, before.primary, "the old primary becomes previous");
             assert.notEqual(after.primary, after.previous);
+        }
+    });
+});
+
+describe("the rotation state", () => {
+    it("applies the desired counter on a new stack", () => {
+        assert.deepEqual(advance(7, undefined), { applied: 7, offset: 0 });
+    });
+    it("moves one step for one step, and holds still when nothing moved", () => {
+        assert.deepEqual(advance(8, { applied: 7, offset: 0 }), { applied: 8, offset: 0 });
+        assert.deepEqual(advance(7, { applied: 7, offset: 0 }), { applied: 7, offset: 0 });
+    });
+    it("absorbs a jump forward as one step, and never replays it", () => {
+        const jumped = advance(10, { applied: 7, offset: 0 });
+        assert.deepEqual(jumped, { applied: 8, offset: 2 });
+        assert.deepEqual(advance(10, jumped), jumped, "the same desired counter again: no rotation");
+        assert.deepEqual(advance(11, jumped), { applied: 9, offset: 2 }, "the next real step rotates once");
+    });
+    it("never moves back", () => {
+        assert.deepEqual(advance(3, { applied: 7, offset: 0 }), { applied: 7, offset: -4 });
+        assert.deepEqual(advance(4, { applied: 7, offset: -4 }), { applied: 8, offset: -4 });
+    });
+    it("every sequence of desired counters moves the applied one by 0 or 1 per update", () => {
+        let state = advance(0, undefined);
+        for (let i = 0; i < 2000; i++) {
+            const desired = Math.floor(Math.abs(Math.sin(i * 12.9898) * 43758.5453) % 40) - 5;
+            const next = advance(desired, state);
+            assert.ok(next.applied - state.applied === 0 || next.applied - state.applied === 1, `step ${i}`);
+            assert.equal(next.applied + next.offset, desired);
+            state = next;
         }
     });
 });

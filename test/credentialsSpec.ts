@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import { ROTATION_STATE_OUTPUT } from "../components/credentials/rotationState";
 import { buildPlan, stableStringify } from "../tools/planLib";
 import { stableJson } from "../tools/harness/mocks";
 import { plaintextStrings, reveal, ResourceRecord, runStack, RunResult, SecretValue, stackConfig, TEST_NOW } from "./support";
@@ -23,6 +24,32 @@ function randomValue(r: ResourceRecord): string {
     const v = r.type === "random:index/randomPassword:RandomPassword" ? r.outputs.result : r.outputs.base64;
     assert.ok(v instanceof SecretValue, `${r.name}'s value must be secret`);
     return String(v.value);
+}
+
+/** A run's stack outputs as the next update's StackReference to the stack reads them. */
+function after(run: RunResult): Record<string, unknown> {
+    return reveal(run.outputs) as Record<string, unknown>;
+}
+
+/** Names of the random resources whose inputs (keepers) differ: the replacements. */
+function randomsReplaced(a: RunResult, b: RunResult): string[] {
+    return changedUrns(a, b)
+        .filter((u) => RANDOM_TYPES.has(a.resources.find((r) => r.urn === u)?.type ?? ""))
+        .map((u) => u.split("::").pop()!)
+        .sort();
+}
+
+/** The random resources a scheduled rotation replaces: one per generated secret, the new primary's slot for dual-key. */
+function scheduledReplacements(apps: Record<string, any>, newCounterParity: (id: string) => number): string[] {
+    const expected: string[] = [];
+    for (const [app, spec] of Object.entries<any>(apps)) {
+        for (const [key, s] of Object.entries<any>(spec.secrets)) {
+            if (!["random-bytes", "password"].includes(s.source.kind) || s.maxAgeDays === 0) continue;
+            const slot = s.rotation === "dual-key" ? (newCounterParity(`${app}/${key}`) === 0 ? "slot-a" : "slot-b") : "value";
+            expected.push(`${app}-${key}-${slot}`);
+        }
+    }
+    return expected.sort();
 }
 
 /** URNs whose inputs differ between two runs (a changed random input is a replacement). */
@@ -124,7 +151,7 @@ export function describeCredentials(stack: string): void {
 
     describe(`rotation by generation (${stack})`, () => {
         it("a bump replaces exactly the intended random resource and changes only what depends on it", async () => {
-            const bumped = await runStack(stack, { config: withGeneration(stack, "nemo-server/session_key", 1) });
+            const bumped = await runStack(stack, { config: withGeneration(stack, "nemo-server/session_key", 1), previousOutputs: reveal(base.outputs) as Record<string, unknown> });
             const changed = changedUrns(base, bumped);
             const byUrn = new Map(bumped.resources.map((r) => [r.urn, r]));
             const randomsChanged = changed.filter((u) => RANDOM_TYPES.has(byUrn.get(u)!.type)).map((u) => byUrn.get(u)!.name);
@@ -147,7 +174,7 @@ export function describeCredentials(stack: string): void {
         });
 
         it("a bump of a password re-renders the DSN that embeds it, and nothing of the other app", async () => {
-            const bumped = await runStack(stack, { config: withGeneration(stack, "soma-memory/postgres_password", 4) });
+            const bumped = await runStack(stack, { config: withGeneration(stack, "soma-memory/postgres_password", 1), previousOutputs: after(base) });
             const a = appData(base, "soma-memory");
             const b = appData(bumped, "soma-memory");
             assert.notEqual(b.postgres_password, a.postgres_password);
@@ -161,7 +188,7 @@ export function describeCredentials(stack: string): void {
     describe(`dual-key rotation (${stack})`, () => {
         it("n -> n+1 replaces one slot, makes primary(n) previous, and n+2 retires the oldest", async () => {
             const runs = [base];
-            for (const g of [1, 2]) runs.push(await runStack(stack, { config: withGeneration(stack, "nemo-server/jwt_secret", g) }));
+            for (const g of [1, 2]) runs.push(await runStack(stack, { config: withGeneration(stack, "nemo-server/jwt_secret", g), previousOutputs: after(runs[runs.length - 1]) }));
             const keys = runs.map((r) => appData(r, "nemo-server"));
             for (let i = 0; i < 2; i++) {
                 assert.equal(keys[i + 1].jwt_secret_previous, keys[i].jwt_secret_primary, "previous(n+1) = primary(n)");
@@ -189,25 +216,68 @@ export function describeCredentials(stack: string): void {
 
         it("does not fire before the maximum age is exceeded, and fires once it is", async () => {
             const atStart = await runStack(stack, { now: periodStart });
-            const lastMoment = await runStack(stack, { now: new Date(nextStart.getTime() - 1000) });
-            const expired = await runStack(stack, { now: nextStart });
-            const randomsChanged = (a: RunResult, b: RunResult) =>
-                changedUrns(a, b).filter((u) => RANDOM_TYPES.has(a.resources.find((r) => r.urn === u)?.type ?? ""));
-            assert.deepEqual(randomsChanged(atStart, lastMoment), [], "no rotation within the period");
-            const fired = randomsChanged(lastMoment, expired).map((u) => u.split("::").pop());
-            const expected: string[] = [];
-            for (const [app, spec] of Object.entries<any>(appsConfig())) {
-                for (const [key, s] of Object.entries<any>(spec.secrets)) {
-                    if (!["random-bytes", "password"].includes(s.source.kind) || s.maxAgeDays === 0) continue;
-                    const dual = s.rotation === "dual-key";
-                    // Dual-key: exactly the slot that becomes primary.
-                    expected.push(`${app}-${key}-${dual ? (index + 1) % 2 === 0 ? "slot-a" : "slot-b" : "value"}`);
-                }
-            }
-            assert.deepEqual(fired.sort(), expected.sort());
+            const lastMoment = await runStack(stack, { now: new Date(nextStart.getTime() - 1000), previousOutputs: after(atStart) });
+            const expired = await runStack(stack, { now: nextStart, previousOutputs: after(lastMoment) });
+            assert.deepEqual(randomsReplaced(atStart, lastMoment), [], "no rotation within the period");
+            const counters = after(expired)[ROTATION_STATE_OUTPUT] as Record<string, { applied: number }>;
+            assert.deepEqual(randomsReplaced(lastMoment, expired), scheduledReplacements(appsConfig(), (id) => counters[id].applied % 2));
             const inventory = expired.outputs.inventory as { secret: string; nextScheduledRotation?: string; lastRotated?: string }[];
             const token = inventory.find((e) => e.secret === "session_key")!;
             assert.equal(token.nextScheduledRotation, new Date(nextStart.getTime() + maxAgeDays * day).toISOString().slice(0, 10));
+        });
+    });
+
+    describe(`rotation state across updates (${stack})`, () => {
+        const maxAgeDays: number = rotationConfig().maxAgeDays;
+        const day = 86_400_000;
+        const later = (periods: number) => new Date(TEST_NOW.getTime() + periods * maxAgeDays * day);
+        const jwt = (r: RunResult) => appData(r, "nemo-server");
+
+        it("absorbs skipped periods: one rotation, the old primary kept as previous, nothing replayed", async () => {
+            const idle = await runStack(stack, { now: later(2), previousOutputs: after(base) });
+            const counters = after(idle)[ROTATION_STATE_OUTPUT] as Record<string, { applied: number }>;
+            assert.deepEqual(randomsReplaced(base, idle), scheduledReplacements(appsConfig(), (id) => counters[id].applied % 2));
+            assert.equal(jwt(idle).jwt_secret_previous, jwt(base).jwt_secret_primary, "tokens signed before the gap keep verifying");
+            const again = await runStack(stack, { now: later(2), previousOutputs: after(idle) });
+            assert.deepEqual(randomsReplaced(idle, again), [], "the missed period is not replayed on the next update");
+            const next = await runStack(stack, { now: later(3), previousOutputs: after(again) });
+            assert.equal(jwt(next).jwt_secret_previous, jwt(again).jwt_secret_primary);
+            assert.equal(randomsReplaced(again, next).filter((n) => n.startsWith("nemo-server-jwt_secret")).length, 1);
+        });
+
+        it("rotates at most once when maxAgeDays or the epoch change, and not at all when scheduling is turned off", async () => {
+            const withRotation = (patch: Record<string, unknown>) => {
+                const config = stackConfig(stack);
+                config["platform-secrets:rotation"] = { ...config["platform-secrets:rotation"], ...patch };
+                return config;
+            };
+            const faster = await runStack(stack, { config: withRotation({ maxAgeDays: 7 }), previousOutputs: after(base) });
+            const replaced = randomsReplaced(base, faster);
+            assert.equal(replaced.filter((n) => n.startsWith("nemo-server-jwt_secret")).length, 1, "one dual-key slot, however far the counter jumped");
+            assert.equal(new Set(replaced.map((n) => n.replace(/-(value|slot-[ab])$/, ""))).size, replaced.length, "no secret replaced twice");
+            assert.equal(jwt(faster).jwt_secret_previous, jwt(base).jwt_secret_primary);
+            const off = await runStack(stack, { config: withRotation({ maxAgeDays: 0 }), previousOutputs: after(base) });
+            assert.deepEqual(randomsReplaced(base, off), [], "turning scheduling off rotates nothing");
+            const moved = await runStack(stack, { config: withRotation({ epoch: "2025-01-01" }), previousOutputs: after(base) });
+            assert.ok(randomsReplaced(base, moved).filter((n) => n.startsWith("nemo-server-jwt_secret")).length <= 1);
+        });
+
+        it("a reverted generation bump rotates nothing back", async () => {
+            const bumped = await runStack(stack, { config: withGeneration(stack, "nemo-server/jwt_secret", 1), previousOutputs: after(base) });
+            const reverted = await runStack(stack, { previousOutputs: after(bumped) });
+            assert.deepEqual(randomsReplaced(bumped, reverted), []);
+            assert.deepEqual(jwt(reverted), jwt(bumped));
+        });
+
+        it("publishes the applied counters as a stack output, and nothing else", () => {
+            const state = after(base)[ROTATION_STATE_OUTPUT] as Record<string, unknown>;
+            const generated = Object.entries<any>(appsConfig()).flatMap(([app, spec]) =>
+                Object.entries<any>(spec.secrets)
+                    .filter(([, s]) => ["random-bytes", "password"].includes(s.source.kind))
+                    .map(([k]) => `${app}/${k}`),
+            );
+            assert.deepEqual(Object.keys(state).sort(), generated.sort());
+            for (const v of Object.values(state)) assert.deepEqual(Object.keys(v as object).sort(), ["applied", "offset"]);
         });
     });
 

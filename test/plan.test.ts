@@ -76,7 +76,7 @@ describe("npm run plan", () => {
         const diff = JSON.parse(r.stdout);
         assert.deepEqual(diff.stacks, ["dev", "prod"]);
         const periods = diff.changed.find((c: { resource: string }) => c.resource.endsWith("RandomBytes::nemo-server-session_key-value"));
-        assert.ok(periods.differences.some((d: { path: string }) => d.path === "inputs.keepers.period"), "dev and prod rotate on different schedules");
+        assert.ok(periods.differences.some((d: { path: string }) => d.path === "inputs.keepers.rotation"), "dev and prod rotate on different schedules");
     });
 
     it("exits non-zero with the validation message on bad config, and --strict fails like preview", async () => {

@@ -4,6 +4,7 @@
  *
  *   npm run plan -- --stack dev [--json] [--show-secrets] [--diff prod] [--now 2026-11-22] [--strict]
  *                   [--stack-file proposed.yaml]   (review a stack file before it replaces Pulumi.<stack>.yaml)
+ *                   [--previous-outputs outputs.json]  (`pulumi stack output --json`: rotate as the next `up` would)
  *
  * It is for review and for CI without credentials; `pulumi preview` stays the real thing (it
  * talks to the providers, sees existing state, and shows updates rather than a full graph).
@@ -16,7 +17,7 @@ import { buildPlan, diffPlans, Plan, PlanOptions, stableStringify } from "./plan
 
 function usage(message?: string): never {
     if (message) process.stderr.write(`plan: ${message}\n`);
-    process.stderr.write("usage: npm run plan -- --stack <name> [--json] [--show-secrets] [--diff <other-stack>] [--now <ISO date>] [--strict] [--stack-file <path>]\n");
+    process.stderr.write("usage: npm run plan -- --stack <name> [--json] [--show-secrets] [--diff <other-stack>] [--now <ISO date>] [--strict] [--stack-file <path>] [--previous-outputs <path>]\n");
     process.exit(2);
 }
 
@@ -53,6 +54,7 @@ async function cli(): Promise<void> {
                 now: { type: "string" },
                 strict: { type: "boolean", default: false },
                 "stack-file": { type: "string" },
+                "previous-outputs": { type: "string" },
             },
             strict: true,
         }));
@@ -62,12 +64,14 @@ async function cli(): Promise<void> {
     if (!values.stack) usage("--stack is required");
     const now = values.now ? new Date(values.now) : undefined;
     if (now && Number.isNaN(now.getTime())) usage(`--now ${values.now} is not a date`);
-    const options: PlanOptions = { showSecrets: values["show-secrets"], now, strict: values.strict, notice: (m) => process.stderr.write(`${m}\n`) };
+    const previousOutputs = values["previous-outputs"] ? (JSON.parse(readFileSync(values["previous-outputs"], "utf8")) as Record<string, unknown>) : undefined;
+    const options: PlanOptions = { showSecrets: values["show-secrets"], now, strict: values.strict, previousOutputs, notice: (m) => process.stderr.write(`${m}\n`) };
     const stackFile = values["stack-file"];
 
     const plan = await buildPlan(values.stack, { ...options, config: stackFile ? parseStackFile(readFileSync(stackFile, "utf8")) : undefined });
     if (values.diff) {
-        const other = await buildPlan(values.diff, options);
+        // The other stack's own last outputs are not at hand: plan it as a new stack.
+        const other = await buildPlan(values.diff, { ...options, previousOutputs: undefined });
         const diff = diffPlans(plan, other);
         if (values.json) process.stdout.write(`${stableStringify(diff)}\n`);
         else process.stdout.write(`${stringify(diff, { lineWidth: 0 })}`);

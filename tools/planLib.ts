@@ -31,6 +31,8 @@ export interface PlanOptions {
     strict?: boolean;
     /** Stack config to use instead of Pulumi.<stack>.yaml. */
     config?: Record<string, unknown>;
+    /** Outputs of the stack's last deployment (its rotation state); none plans it as a new stack. */
+    previousOutputs?: Record<string, unknown>;
     /** Where notices go (placeholders used). */
     notice?: (message: string) => void;
 }
@@ -73,7 +75,7 @@ function offlineSuppliedSecrets(config: Record<string, unknown>): { values: Reco
 
 export async function runStack(stack: string, options: PlanOptions = {}): Promise<RunResult> {
     const config = { ...(options.config ?? readStackConfig(stack)) };
-    const run: RunOptions = { stack, config, now: options.now ?? startOfUtcDay() };
+    const run: RunOptions = { stack, config, now: options.now ?? startOfUtcDay(), previousOutputs: options.previousOutputs };
     if (!options.strict) {
         const supplied = offlineSuppliedSecrets(config);
         if (supplied.used.length > 0) {

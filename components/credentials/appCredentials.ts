@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { AppSpec, PropertySpec, SourceKind } from "../config/model";
 import { renderTemplate } from "./compose";
 import { GeneratedSecret } from "./generatedSecret";
-import { schedulePeriod } from "./rotation";
+import { rotationCounter, schedulePeriod } from "./rotation";
+import { advance, RotationState } from "./rotationState";
 
 export interface AppCredentialsArgs {
     readonly app: AppSpec;
@@ -11,6 +11,8 @@ export interface AppCredentialsArgs {
     readonly epoch: string;
     /** The clock for scheduled rotation. */
     readonly now: Date;
+    /** What the last deployment applied (empty for a new stack). */
+    readonly previous: RotationState;
 }
 
 /** What an auditor reads about one secret: everything but its value (runbooks 000, 003). */
@@ -21,7 +23,10 @@ export interface InventoryEntry {
     vaultPath: string;
     properties: PropertySpec[];
     rotation: "single" | "dual-key" | "none";
+    /** The manual generation from rotation.generations. */
     generation: number;
+    /** The rotation counter applied (generations and scheduled periods, one step per update). */
+    rotationCounter?: number;
     maxAgeDays: number;
     /** RFC 3339 time the current value was generated (generated secrets only). */
     lastRotated?: pulumi.Output<string>;
@@ -41,20 +46,16 @@ export class AppCredentials extends pulumi.ComponentResource {
     readonly data: pulumi.Output<Record<string, string>>;
     /** The properties `data` holds, with the env var / Secret key each is exposed as. */
     readonly properties: PropertySpec[];
-    /**
-     * Changes when, and only when, a value of this app changes through this program: rotation
-     * counters, periods, plain values, templates, and which supplied values are set. Not a secret,
-     * and derived from no secret value.
-     */
-    readonly fingerprint: string;
+    /** The rotation counters applied, per "<app>/<secret>": a stack output the next update reads. */
+    readonly rotationState: RotationState;
     readonly inventory: InventoryEntry[];
     readonly generated: Record<string, GeneratedSecret>;
 
     constructor(name: string, args: AppCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:credentials:AppCredentials", name, {}, opts);
-        const { app, epoch, now } = args;
+        const { app, epoch, now, previous } = args;
         const values: Record<string, pulumi.Output<string>> = {};
-        const fingerprintParts: unknown[] = [];
+        this.rotationState = {};
         this.generated = {};
         this.inventory = [];
         this.properties = [];
@@ -74,19 +75,19 @@ export class AppCredentials extends pulumi.ComponentResource {
             };
             if (s.source.kind === "random-bytes" || s.source.kind === "password") {
                 const period = schedulePeriod(now, epoch, s.maxAgeDays);
-                const g = new GeneratedSecret(`${name}-${s.key}`, { secret: s, period }, { parent: this });
+                const state = advance(rotationCounter(s.generation, period), previous[s.id]);
+                this.rotationState[s.id] = state;
+                const g = new GeneratedSecret(`${name}-${s.key}`, { secret: s, rotation: state.applied }, { parent: this });
                 this.generated[s.key] = g;
                 Object.assign(values, g.values);
+                entry.rotationCounter = state.applied;
                 entry.lastRotated = g.lastRotated;
                 entry.nextScheduledRotation = period.next;
-                fingerprintParts.push([s.key, g.rotation, s.source]);
             } else if (s.source.kind === "supplied") {
                 if (s.supplied) values[s.properties[0].property] = pulumi.secret(s.supplied.reveal());
                 else entry.present = false;
-                fingerprintParts.push([s.key, "supplied", entry.present]);
             } else if (s.source.kind === "plain") {
                 values[s.properties[0].property] = pulumi.output(s.source.value);
-                fingerprintParts.push([s.key, s.source.value]);
             }
             this.inventory.push(entry);
         }
@@ -94,12 +95,10 @@ export class AppCredentials extends pulumi.ComponentResource {
             if (s.source.kind !== "composed") continue;
             const { template, encode } = s.source;
             values[s.properties[0].property] = pulumi.secret(pulumi.all(values).apply((v) => renderTemplate(template, v, encode)));
-            fingerprintParts.push([s.key, template, encode]);
         }
 
         for (const s of app.secrets) for (const p of s.properties) if (p.property in values) this.properties.push(p);
         this.data = pulumi.secret(pulumi.all(values));
-        this.fingerprint = createHash("sha256").update(JSON.stringify(fingerprintParts)).digest("hex").slice(0, 16);
-        this.registerOutputs({ fingerprint: this.fingerprint });
+        this.registerOutputs({ rotationState: this.rotationState });
     }
 }

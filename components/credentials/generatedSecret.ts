@@ -2,18 +2,20 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as time from "@pulumiverse/time";
 import type { SecretSpec } from "../config/model";
-import { dualKeyState, DualKeySlot, rotationCounter, SchedulePeriod } from "./rotation";
+import { dualKeyState, DualKeySlot } from "./rotation";
 
 export interface GeneratedSecretArgs {
     /** The catalog entry; its source must be random-bytes or password. */
     readonly secret: SecretSpec;
-    /** The scheduled rotation period this secret is in now. */
-    readonly period: SchedulePeriod;
+    /** The rotation counter to apply (rotationState.ts: it moves by at most one per update). */
+    readonly rotation: number;
 }
 
 /**
  * One generated secret: a @pulumi/random resource (two for dual-key) whose keepers carry the
- * rotation counter, and a time.Static per slot recording when it was last generated.
+ * rotation counter, and a time.Static per slot recording when it was last generated. The keeper is
+ * the counter alone, so what moves it (a generation bump, a new scheduled period) is decided in one
+ * place, rotationState.ts, which never lets it jump.
  *
  * Rotating replaces the random resource; everything that reads `values` (the Vault KV data, the
  * composed DSNs) changes with it and nothing else does.
@@ -21,7 +23,7 @@ export interface GeneratedSecretArgs {
 export class GeneratedSecret extends pulumi.ComponentResource {
     /** Vault property → value, always secret: `value`, or `_primary`/`_previous` (and alias) for dual-key. */
     readonly values: Record<string, pulumi.Output<string>>;
-    /** The rotation counter the current primary was generated for (manual generation + periods). */
+    /** The rotation counter the current value (the primary, for dual-key) was generated for. */
     readonly rotation: number;
     /** When the current value (the primary, for dual-key) was generated, RFC 3339. */
     readonly lastRotated: pulumi.Output<string>;
@@ -30,12 +32,12 @@ export class GeneratedSecret extends pulumi.ComponentResource {
 
     constructor(name: string, args: GeneratedSecretArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:credentials:GeneratedSecret", name, {}, opts);
-        const { secret, period } = args;
+        const { secret } = args;
         if (secret.source.kind !== "random-bytes" && secret.source.kind !== "password") {
             throw new Error(`${secret.id} is not generated (source ${secret.source.kind})`);
         }
         const source = secret.source;
-        this.rotation = rotationCounter(secret.generation, period);
+        this.rotation = args.rotation;
 
         // Keepers are strings (the provider stores a map of strings), and a change to any replaces.
         const makeSlot = (role: string, keepers: Record<string, string>) => {
@@ -55,8 +57,7 @@ export class GeneratedSecret extends pulumi.ComponentResource {
         };
 
         if (secret.rotation === "single") {
-            // The reason for a rotation shows in the preview diff: a generation bump or a new period.
-            const slot = makeSlot("value", { generation: String(secret.generation), period: period.start });
+            const slot = makeSlot("value", { rotation: String(this.rotation) });
             this.slots = { value: slot.resource };
             this.values = { [secret.properties[0].property]: slot.value };
             this.lastRotated = slot.rotatedAt.rfc3339;

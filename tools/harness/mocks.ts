@@ -32,6 +32,10 @@ export function createMocks(ctx: MockContext): pulumi.runtime.Mocks {
             else if (args.type === "kubernetes:helm.sh/v3:Release") computed = helmReleaseOutputs(args, inputs);
             else if (args.type.startsWith("kubernetes:")) computed = kubernetesOutputs(args, inputs);
             else if (args.type.startsWith("pulumi:providers:")) computed = { id: shortHash(args.name, 32) };
+            // The program reads its own last outputs (rotation state) through a StackReference.
+            else if (args.type === "pulumi:pulumi:StackReference") {
+                computed = { id: String(inputs.name), state: { name: inputs.name, outputs: ctx.previousOutputs, secretOutputNames: [] } };
+            }
             else computed = {}; // a type not listed echoes its inputs, which is what most resources do
             // Inputs come back as outputs, as they do from a provider; they keep their secret markers.
             return { id: computed.id ?? `${args.name}-id`, state: { ...args.inputs, ...(computed.state ?? {}) } };

@@ -61,6 +61,11 @@ export interface RunOptions {
     secretConfig?: Record<string, unknown>;
     /** The clock the program sees (scheduled rotation). */
     now?: Date;
+    /**
+     * Stack outputs of the previous deployment (plain values, e.g. `reveal(run.outputs)` of an
+     * earlier run), for the program's StackReference to itself; none means a new stack.
+     */
+    previousOutputs?: Record<string, unknown>;
     /** Program module to run; defaults to components/main. */
     programModule?: string;
     /** Called with the runtime config before the run, e.g. to patch undecryptable values. */
@@ -171,8 +176,9 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     opts.prepareConfig?.(runtimeConfig);
     pulumi.runtime.setAllConfig(runtimeConfig.values, runtimeConfig.secretKeys);
 
-    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date() };
-    await pulumi.runtime.setMocks(createMocks(ctx), projectName, opts.stack, false);
+    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {} };
+    // "organization" is what a self-managed backend calls every stack's organization.
+    await pulumi.runtime.setMocks(createMocks(ctx), projectName, opts.stack, false, "organization");
 
     const records = new Map<string, ResourceRecord>();
     const counter: PendingCounter = { pending: 0 };

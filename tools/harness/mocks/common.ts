@@ -9,6 +9,8 @@ export interface MockContext {
     region: string;
     /** The clock time.Static reads when it is created. */
     now: Date;
+    /** The stack outputs of "the last deployment", which a StackReference to the stack itself reads. */
+    previousOutputs: Record<string, unknown>;
 }
 
 export type State = Record<string, unknown>;
