@@ -24,7 +24,7 @@ interface BadFixture {
 
 function validate(stack: string, supplied = true) {
     const rc = toRuntimeConfig(readStackConfig(stack), supplied ? { suppliedSecrets: SUPPLIED } : {});
-    return validateConfig(rc.values, projectName, stack);
+    return validateConfig(rc.values, projectName, stack, rc.secretKeys);
 }
 
 describe("the stack files", () => {
@@ -102,7 +102,7 @@ describe("the stack files", () => {
 
     it("an operator secret never appears in a validation message", () => {
         const rc = toRuntimeConfig(readStackConfig("dev"), { suppliedSecrets: { "nemo-server": { huggingface_token: "hf_SuperSecretValue123" } }, vault: { address: "nope" } });
-        assert.throws(() => validateConfig(rc.values, projectName, "dev"), (e: Error) => !e.message.includes("hf_SuperSecretValue123"));
+        assert.throws(() => validateConfig(rc.values, projectName, "dev", rc.secretKeys), (e: Error) => !e.message.includes("hf_SuperSecretValue123"));
     });
 });
 
@@ -128,6 +128,9 @@ describe("the bad-config corpus", () => {
             );
             assert.equal(error.name, "ConfigError", error.stack);
             for (const expected of fixture.expect) assert.ok(error.message.includes(expected), `expected "${expected}" in:\n${error.message}`);
+            // Operator values never appear in the message, even plaintext ones.
+            const supplied = JSON.stringify(fixture.config["platform-secrets:suppliedSecrets"] ?? {}).match(/"(hf_[^"]+)"/g) ?? [];
+            for (const value of supplied) assert.ok(!error.message.includes(JSON.parse(value)), "an operator value is in the error message");
             const registered = registeredBeforeFailure(error).filter((r) => r.type !== "pulumi:pulumi:Stack");
             assert.deepEqual(registered.map((r) => r.urn), []);
         });

@@ -52,11 +52,12 @@ interface CatalogShape {
  * (`secure:`) values it cannot decrypt without the stack's secrets provider. The plan stands in a
  * placeholder, marked secret, and says so; `--strict` fails instead, as `pulumi preview` would.
  */
-function offlineSuppliedSecrets(config: Record<string, unknown>): { values: Record<string, Record<string, string>>; used: string[] } {
+function offlineSuppliedSecrets(config: Record<string, unknown>): { values: Record<string, Record<string, string>>; used: string[]; plaintext: boolean } {
     const apps = (config[`${projectName}:apps`] ?? {}) as CatalogShape;
     const given = (config[`${projectName}:suppliedSecrets`] ?? {}) as Record<string, Record<string, unknown>>;
     const values: Record<string, Record<string, string>> = {};
     const used: string[] = [];
+    let plaintext = false;
     for (const [app, spec] of Object.entries(apps)) {
         for (const [key, s] of Object.entries(spec?.secrets ?? {})) {
             if (s?.source?.kind !== "supplied") continue;
@@ -66,18 +67,19 @@ function offlineSuppliedSecrets(config: Record<string, unknown>): { values: Reco
                 (values[app] ??= {})[key] = OFFLINE_PLACEHOLDER;
                 used.push(`suppliedSecrets.${app}.${key}`);
             } else if (typeof v === "string") {
-                (values[app] ??= {})[key] = v;
+                plaintext = true;
             }
         }
     }
-    return { values, used };
+    return { values, used, plaintext };
 }
 
 export async function runStack(stack: string, options: PlanOptions = {}): Promise<RunResult> {
     const config = { ...(options.config ?? readStackConfig(stack)) };
     const run: RunOptions = { stack, config, now: options.now ?? startOfUtcDay(), previousOutputs: options.previousOutputs };
-    if (!options.strict) {
-        const supplied = offlineSuppliedSecrets(config);
+    const supplied = offlineSuppliedSecrets(config);
+    // A plaintext operator value stays where it is, so validation rejects it as `pulumi up` would.
+    if (!options.strict && !supplied.plaintext) {
         if (supplied.used.length > 0) {
             options.notice?.(
                 `note: offline placeholders stand in for operator secrets the plan cannot read: ${supplied.used.join(", ")}` +

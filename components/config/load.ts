@@ -55,7 +55,7 @@ function parseValue(raw: string): unknown {
  * Validates this project's keys of a runtime config map (`project:key` → string). Pure: tests call
  * it directly, and the program through loadConfig.
  */
-export function validateConfig(all: Record<string, string>, project: string, stack: string): PlatformConfig {
+export function validateConfig(all: Record<string, string>, project: string, stack: string, secretKeys: readonly string[] = []): PlatformConfig {
     const raw: Record<string, unknown> = {};
     const problems: string[] = [];
     const known = new Set<string>(topLevelKeys);
@@ -67,6 +67,13 @@ export function validateConfig(all: Record<string, string>, project: string, sta
             continue;
         }
         raw[key] = key === "environment" ? value : parseValue(value);
+    }
+    // Operator secrets only ever come encrypted (`--secret`): a plaintext one is already in the stack
+    // file, in git. Say so without echoing any value.
+    if (raw.suppliedSecrets !== undefined && !secretKeys.includes(`${project}:suppliedSecrets`)) {
+        problems.push(
+            `${project}:suppliedSecrets: is stored in plaintext in the stack file; remove it, rotate those values, and set each with: pulumi config set --stack ${stack} --secret --path 'suppliedSecrets.<app>.<secret>' '<value>'`,
+        );
     }
     const parsed = stackConfigSchema.safeParse(raw);
     if (!parsed.success) {
@@ -86,5 +93,8 @@ export function validateConfig(all: Record<string, string>, project: string, sta
 
 /** Reads and validates the current stack's config. */
 export function loadConfig(): PlatformConfig {
-    return validateConfig(pulumi.runtime.allConfig(), pulumi.getProject(), pulumi.getStack());
+    const all = pulumi.runtime.allConfig();
+    // isConfigSecret is the runtime's own record of which keys arrived encrypted (not in its typings).
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+    return validateConfig(all, pulumi.getProject(), pulumi.getStack(), Object.keys(all).filter((k) => isSecret(k)));
 }
