@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertTrustBindsExactly, describeBackups, mutate } from "./awsBackups";
-import { assumeWithWebIdentity, decide, keyOf, modelOf, policyOf, str, targetsOf } from "./awsSupport";
-import { byType, runStack, stackConfig } from "./support";
+import { assumeWithWebIdentity, decide, keyOf, policyOf, str, targetsOf } from "./awsSupport";
+import { byType, resolvedConfig, runStack, stackConfig } from "./support";
 
 const STACK = "dev";
 
@@ -31,7 +31,7 @@ describeBackups(STACK, (current) => {
         config["platform-secrets:backup"].forceDestroy = false;
         config["platform-secrets:protection"] = { protectStateful: true, retainOnDelete: true };
         const run = await runStack(STACK, { config });
-        const model = modelOf(STACK, config);
+        const model = resolvedConfig(STACK, config);
         for (const t of targetsOf(run, model)) {
             assert.equal(t.bucket.inputs.forceDestroy, false);
             assert.equal(t.bucket.options.protect, true);
@@ -44,7 +44,7 @@ describeBackups(STACK, (current) => {
         const config = stackConfig(STACK);
         config["platform-secrets:backup"].objectLock = { enabled: true, mode: "COMPLIANCE", days: 5 };
         const run = await runStack(STACK, { config });
-        for (const t of targetsOf(run, modelOf(STACK, config))) {
+        for (const t of targetsOf(run, resolvedConfig(STACK, config))) {
             assert.equal(t.bucket.inputs.objectLockEnabled, true);
             assert.deepEqual(t.objectLock?.inputs.rule, { defaultRetention: { mode: "COMPLIANCE", days: 5 } });
         }
@@ -54,7 +54,7 @@ describeBackups(STACK, (current) => {
         const config = stackConfig(STACK);
         config["platform-secrets:aws"].identity = "pod-identity";
         const run = await runStack(STACK, { config });
-        const model = modelOf(STACK, config);
+        const model = resolvedConfig(STACK, config);
         const targets = targetsOf(run, model);
         assert.equal(byType(run, "aws:eks/podIdentityAssociation:PodIdentityAssociation").length, targets.length);
         for (const t of targets) {

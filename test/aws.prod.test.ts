@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { describeBackups } from "./awsBackups";
-import { keyOf, modelOf, targetsOf } from "./awsSupport";
-import { runStack, stackConfig } from "./support";
+import { keyOf, targetsOf } from "./awsSupport";
+import { resolvedConfig, runStack, stackConfig } from "./support";
 
 const STACK = "prod";
 
@@ -34,7 +34,7 @@ describeBackups(STACK, (current) => {
         config["platform-secrets:protection"] = { protectStateful: false, retainOnDelete: false };
         config["platform-secrets:backup"].forceDestroy = true;
         const run = await runStack(STACK, { config });
-        for (const t of targetsOf(run, modelOf(STACK, config))) {
+        for (const t of targetsOf(run, resolvedConfig(STACK, config))) {
             assert.equal(t.bucket.inputs.forceDestroy, true);
             assert.equal(t.bucket.options.protect, undefined);
             assert.equal(t.bucket.options.retainOnDelete, undefined);

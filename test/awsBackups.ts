@@ -8,7 +8,6 @@ import { before, describe, it } from "node:test";
 import type { PlatformConfig } from "../components/config/model";
 import {
     accountOf,
-    modelOf,
     assumeWithPodIdentity,
     assumeWithWebIdentity,
     decide,
@@ -19,7 +18,7 @@ import {
     TargetRecords,
     targetsOf,
 } from "./awsSupport";
-import { byType, plaintextStrings, programResources, RunResult, runStack, stackConfig } from "./support";
+import { byType, plaintextStrings, programResources, resolvedConfig, RunResult, runStack, stackConfig } from "./support";
 
 export interface StackRun {
     run: RunResult;
@@ -44,7 +43,7 @@ export function describeBackups(stack: string, stackSpecific: (current: () => St
         let recorded: StackRun;
         before(async () => {
             const config = stackConfig(stack);
-            recorded = { run: await runStack(stack, { config }), config: modelOf(stack, config) };
+            recorded = { run: await runStack(stack, { config }), config: resolvedConfig(stack, config) };
         });
         const current = () => recorded;
         sharedBackupTests(current);

@@ -5,18 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { runSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
-import { validateConfig } from "../components/config/load";
 import type { AppSpec, BackupSpec, PlatformConfig } from "../components/config/model";
-import { projectName, toRuntimeConfig } from "../tools/harness/stackConfig";
-import { one, ResourceRecord, RunResult, SUPPLIED } from "./support";
+import { one, ResourceRecord, RunResult } from "./support";
 
 export type Decision = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
 export type Policy = { Version: string; Statement: Record<string, any>[] };
 
-/** The resolved model of a stack config, as the program sees it. */
-export function modelOf(stack: string, config: Record<string, unknown>): PlatformConfig {
-    return validateConfig(toRuntimeConfig(config, { suppliedSecrets: SUPPLIED }).values, projectName, stack);
-}
 
 export interface AccountFacts {
     partition: string;

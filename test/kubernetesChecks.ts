@@ -10,10 +10,11 @@ import { createHash } from "node:crypto";
 import { it } from "node:test";
 import type { IExternalSecretSpec } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecretSpec";
 import type { ISecretStoreSpec } from "@kubernetes-models/external-secrets/external-secrets.io/v1/SecretStoreSpec";
-import { validateConfig } from "../components/config/load";
 import type { AppSpec, PlatformConfig } from "../components/config/model";
-import { projectName, toRuntimeConfig } from "../tools/harness/stackConfig";
-import { byType, plaintextStrings, ResourceRecord, reveal, RunResult, runStack, SecretValue, stackConfig, SUPPLIED } from "./support";
+import { projectName } from "../tools/harness/stackConfig";
+import { byType, plaintextStrings, ResourceRecord, resolvedConfig, reveal, RunResult, runStack, SecretValue, stackConfig, SUPPLIED } from "./support";
+
+export { resolvedConfig };
 
 export const TYPES = {
     namespace: "kubernetes:core/v1:Namespace",
@@ -52,11 +53,6 @@ export function esoVaultReadPath(storePath: string, key: string): string {
     return `${storePath}/data/${out}`;
 }
 
-/** The resolved model of a stack file, with the test's operator secrets (the program's view). */
-export function resolvedConfig(stack: string, config?: Record<string, unknown>): PlatformConfig {
-    const rc = toRuntimeConfig(config ?? stackConfig(stack), { suppliedSecrets: SUPPLIED });
-    return validateConfig(rc.values, projectName, stack);
-}
 
 /** The stack file's value under `platform-secrets:<key>` (raw, as the operator wrote it). */
 export function stackSetting(stack: string, key: string): Record<string, any> {

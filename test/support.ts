@@ -3,7 +3,9 @@
  * runs once per file and no runtime state leaks between stacks.
  */
 import { runProgram, ResourceRecord, RunOptions, RunResult } from "../tools/harness/run";
-import { readStackConfig } from "../tools/harness/stackConfig";
+import { validateConfig } from "../components/config/load";
+import type { PlatformConfig } from "../components/config/model";
+import { projectName, readStackConfig, toRuntimeConfig } from "../tools/harness/stackConfig";
 
 export { SecretValue, reveal, plaintextStrings } from "../tools/harness/secret";
 export type { ResourceRecord, RunResult };
@@ -52,4 +54,10 @@ export function overlay(base: unknown, patch: unknown): unknown {
         return out;
     }
     return patch;
+}
+
+/** The resolved model of a stack's config with the test's operator secrets: what the program sees. */
+export function resolvedConfig(stack: string, config: Record<string, unknown> = readStackConfig(stack)): PlatformConfig {
+    const rc = toRuntimeConfig(config, { suppliedSecrets: SUPPLIED });
+    return validateConfig(rc.values, projectName, stack, rc.secretKeys);
 }

@@ -8,10 +8,10 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { parse as parseHcl } from "@cdktf/hcl2json";
-import { validateConfig } from "../components/config/load";
 import type { AppSpec, PlatformConfig } from "../components/config/model";
-import { projectName, readStackConfig, toRuntimeConfig } from "../tools/harness/stackConfig";
-import { byType, one, plaintextStrings, programResources, reveal, ResourceRecord, RunResult, runStack, SecretValue, stackConfig, SUPPLIED } from "./support";
+import { byType, one, plaintextStrings, programResources, resolvedConfig, reveal, ResourceRecord, RunResult, runStack, SecretValue, stackConfig, SUPPLIED } from "./support";
+
+export { resolvedConfig };
 
 export const T = {
     mount: "vault:index/mount:Mount",
@@ -24,11 +24,6 @@ export const T = {
     audit: "vault:index/audit:Audit",
 } as const;
 
-/** The stack's resolved config, as the program sees it. */
-export function resolvedConfig(stack: string, config: Record<string, unknown> = readStackConfig(stack)): PlatformConfig {
-    const rc = toRuntimeConfig(config, { suppliedSecrets: SUPPLIED });
-    return validateConfig(rc.values, projectName, stack);
-}
 
 /** A parsed policy: path → capabilities. Fails on anything but `path "…" { capabilities = [...] }` blocks, one per path. */
 export async function parsePolicy(name: string, hcl: string): Promise<Map<string, string[]>> {

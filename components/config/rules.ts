@@ -28,6 +28,14 @@ const PLAINTEXT_SCHEMES: Record<string, string> = {
     "ldap:": "ldaps://",
 };
 
+function isUrl(template: string): boolean {
+    try {
+        return new URL(template.replace(PLACEHOLDER, "x")).protocol.length > 1;
+    } catch {
+        return false;
+    }
+}
+
 /** Why a composed URL fails the TLS requirement, or undefined if it passes (or is not a URL). */
 export function tlsViolation(template: string): string | undefined {
     // Stand in a URL-safe token for every reference so the template's own structure is what is parsed.
@@ -58,9 +66,11 @@ export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
         const props = new Map<string, string>();
         // Secrets a composed value may reference: every non-composed property of the app.
         const referenceable = new Set<string>();
+        const generatedProperties = new Set<string>();
         for (const [key, s] of Object.entries(app.secrets)) {
             const path = [...base, "secrets", key];
             if (s.source.kind !== "composed") for (const p of expandProperties(key, s)) referenceable.add(p.property);
+            if (isGenerated(s.source)) for (const p of expandProperties(key, s)) generatedProperties.add(p.property);
             if (isGenerated(s.source)) generatedIds.add(`${appName}/${key}`);
             for (const p of expandProperties(key, s)) {
                 if (p.env !== undefined) {
@@ -88,9 +98,17 @@ export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
                 const refs = templateReferences(template);
                 if (refs.length === 0) add([...path, "source", "template"], "references no secret: use a plain source for a fixed value");
                 for (const ref of refs) {
+                    const target = app.secrets[ref]?.source;
                     if (!referenceable.has(ref)) {
                         add([...path, "source", "template"], `references {${ref}}, which is not a non-composed secret of apps.${appName}`);
+                    } else if (target?.kind === "supplied" && !target.required) {
+                        // An optional value may be unset, and then the value cannot be composed at all.
+                        add([...path, "source", "template"], `references {${ref}}, an optional supplied secret: make it required or compose without it`);
                     }
+                }
+                // Unencoded generated values (base64 '+/=', password punctuation) break URL parsing.
+                if (s.source.encode === "none" && isUrl(template) && refs.some((r) => generatedProperties.has(r))) {
+                    add([...path, "source", "encode"], "must be uri for a URL that embeds a generated value, or the value may not parse back out of it");
                 }
                 if (c.security.requireTls) {
                     const why = tlsViolation(template);
@@ -156,6 +174,34 @@ export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
             if (other && other !== appName) add(path, `${kind} ${objectName} in namespace ${app.namespace} is already apps.${other}'s`);
             else namespacedNames.set(key, appName);
         }
+    }
+
+    // Namespaces this program creates, each exactly once: Reloader's, ESO's, and managed app namespaces.
+    const created = new Map<string, string>();
+    const claim = (namespace: string, owner: string, path: (string | number)[]) => {
+        const other = created.get(namespace);
+        if (other && other !== owner) add(path, `namespace ${namespace} is already created for ${other}; each namespace this program creates needs one owner`);
+        else created.set(namespace, owner);
+    };
+    if (c.reloader.enabled) claim(c.reloader.namespace, "reloader.namespace", ["reloader", "namespace"]);
+    if (c.kubernetes.externalSecrets.install.enabled) {
+        claim(c.kubernetes.externalSecrets.install.namespace, "kubernetes.externalSecrets.install.namespace", ["kubernetes", "externalSecrets", "install", "namespace"]);
+    }
+    for (const [appName, app] of Object.entries(c.apps)) {
+        if (app.manageNamespace) claim(app.namespace, `apps sharing ${app.namespace}`, ["apps", appName, "namespace"]);
+    }
+    // Without watchGlobally, Reloader sees only its own namespace: every other app would never restart.
+    if (c.reloader.enabled && !c.reloader.watchGlobally) {
+        for (const [appName, app] of Object.entries(c.apps)) {
+            if (app.namespace !== c.reloader.namespace) {
+                add(["reloader", "watchGlobally"], `is false, so Reloader watches only ${c.reloader.namespace} and apps.${appName} (namespace ${app.namespace}) would never restart on rotation`);
+            }
+        }
+    }
+    // Vault checks the reader tokens' issuer: it must be the cluster's.
+    const vaultIssuer = c.vault.kubernetesAuth.issuer;
+    if (vaultIssuer !== undefined && vaultIssuer.replace(/\/$/, "") !== c.aws.eks.oidcIssuerUrl.replace(/\/$/, "")) {
+        add(["vault", "kubernetesAuth", "issuer"], `is ${vaultIssuer}, but the cluster's issuer (aws.eks.oidcIssuerUrl) is ${c.aws.eks.oidcIssuerUrl}: every login would fail`);
     }
 
     // ESO strips a leading "<mount>/" from a key before adding "<mount>/data/", so a path prefix
