@@ -36,7 +36,8 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
     );
 
     // Vault: KV v2 data per app and environment, read policies, Kubernetes auth roles, pipeline policies, audit.
-    const vaultPlatform = new VaultPlatform("vault", { config, credentials, provider: providers.vault });
+    // The AWS provider reads the EKS cluster's API endpoint and CA for Vault's Kubernetes auth backend.
+    const vaultPlatform = new VaultPlatform("vault", { config, credentials, provider: providers.vault, awsProvider: providers.aws });
 
     // Backups (runbook 001 §3.6 without static AWS keys): the stack's KMS key, and per backup target
     // an encrypted private bucket and the role only its job's ServiceAccount can assume.

@@ -56,6 +56,12 @@ describe("kubernetes (dev)", () => {
         }
     });
 
+    it("refuses a Vault audience equal to the API server's: every API token of a reader would log in to Vault", async () => {
+        const variant = stackConfig("dev");
+        variant[`${projectName}:vault`].kubernetesAuth.audience = "https://kubernetes.default.svc";
+        await assert.rejects(runStack("dev", { config: variant }), /the Vault audience "https:\/\/kubernetes.default.svc" must differ from the API server's audience/);
+    });
+
     describe("variant: SecretStores, a Vault CA bundle, Pod Identity, a chart-owned backup account, no Reloader, no ESO install", () => {
         const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
         const variant = stackConfig("dev");

@@ -83,7 +83,7 @@ describe("kubernetes (prod)", () => {
         assert.deepEqual(vault.auth.kubernetes, {
             mountPath: "kubernetes-prod",
             role: "soma-memory-secrets-reader-prod",
-            serviceAccountRef: { name: "soma-memory-secrets-reader", namespace: "soma-memory", audiences: ["vault"] },
+            serviceAccountRef: { name: "soma-memory-secrets-reader", namespace: "soma-memory", audiences: ["vault", "https://kubernetes.default.svc"] },
         });
     });
 

@@ -129,12 +129,40 @@ export function expectedStoreSpec(config: PlatformConfig, app: AppSpec): ISecret
                     kubernetes: {
                         mountPath: config.vault.kubernetesAuth.path,
                         role: `${app.name}-secrets-reader-${config.environment}`,
-                        serviceAccountRef: { name: app.readerServiceAccount, namespace: app.namespace, audiences: [config.vault.kubernetesAuth.audience] },
+                        serviceAccountRef: {
+                            name: app.readerServiceAccount,
+                            namespace: app.namespace,
+                            audiences: [config.vault.kubernetesAuth.audience, config.vault.kubernetesAuth.apiServerAudience],
+                        },
                     },
                 },
             },
         },
     };
+}
+
+/**
+ * The audiences an EKS API server accepts on a bearer token (kube-apiserver `--api-audiences`): a
+ * pod's default token on EKS carries exactly this `aud`. Written out here, not read from the
+ * program's config, so a changed default fails the test.
+ */
+export const EKS_API_AUDIENCES = ["https://kubernetes.default.svc"];
+
+/**
+ * What Vault's Kubernetes auth does with a login token when no reviewer JWT is configured and Vault
+ * runs outside the cluster (vault-plugin-auth-kubernetes; hashicorp/vault-secrets-operator#379,
+ * cert-manager/cert-manager#6150): the role's `audience` must be in the token's `aud`; Vault then
+ * POSTs a TokenReview with `spec.audiences: [<role audience>]` using the token itself as bearer, which
+ * the API server authenticates only if the token carries one of its own audiences (else 401), and
+ * only a bearer allowed to create TokenReviews (system:auth-delegator) gets past authorization (403).
+ * Returns why the login fails, or undefined.
+ */
+export function vaultLoginFailure(token: { aud: string[]; bearerMayReview: boolean }, roleAudience: string, apiAudiences: string[]): string | undefined {
+    if (!token.aud.includes(roleAudience)) return `Vault: aud ${JSON.stringify(token.aud)} lacks the role's audience ${roleAudience}`;
+    if (!token.aud.some((a) => apiAudiences.includes(a))) return `API server: 401, aud ${JSON.stringify(token.aud)} has none of ${JSON.stringify(apiAudiences)}`;
+    if (!token.bearerMayReview) return "API server: 403, the bearer may not create TokenReviews";
+    // The review itself asks whether the token is valid for [<role audience>]: given the first check, it is.
+    return undefined;
 }
 
 /** The assertions every stack shares. `run` returns the stack's single program run. */
@@ -173,6 +201,32 @@ export function sharedKubernetesChecks(stack: string, run: () => RunResult): voi
             assert.equal(meta.namespace, storeType === TYPES.secretStore ? app.namespace : undefined);
             const sa = oneNamed(run(), TYPES.serviceAccount, app.readerServiceAccount, app.namespace);
             assert.equal(sa.inputs.automountServiceAccountToken, false, "only ESO uses the reader, through TokenRequest");
+        });
+
+        it(`${app.name}: the reader's token passes Vault's audience check and the API server's TokenReview with itself as bearer`, () => {
+            const store = oneNamed(run(), storeType, app.storeName);
+            const ref = (store.inputs.spec as any).provider.vault.auth.kubernetes.serviceAccountRef as { name: string; namespace: string; audiences: string[] };
+            // Vault's audience first, the API server's second, nothing else (each extra audience widens the token).
+            assert.deepEqual(ref.audiences, [stackSetting(stack, "vault").kubernetesAuth.audience, ...EKS_API_AUDIENCES]);
+            assert.equal(ref.audiences[0], "vault");
+            // The Vault role this store logs in with (registered by the Vault component in the same run).
+            const role = byType(run(), "vault:kubernetes/authBackendRole:AuthBackendRole").find((r) => r.inputs.roleName === (store.inputs.spec as any).provider.vault.auth.kubernetes.role);
+            assert.ok(role, `no Vault role for ${app.storeName}`);
+            assert.equal(role.inputs.audience, "vault", "the Vault role still requires the Vault audience, not the API server's");
+            assert.deepEqual(role.inputs.boundServiceAccountNames, [ref.name]);
+            assert.deepEqual(role.inputs.boundServiceAccountNamespaces, [ref.namespace]);
+            // The bearer is the reader itself: it needs the auth-delegator binding.
+            const bearerMayReview = byType(run(), TYPES.clusterRoleBinding).some(
+                (b) =>
+                    (b.inputs.roleRef as { name: string }).name === "system:auth-delegator" &&
+                    (b.inputs.subjects as { kind: string; name: string; namespace: string }[]).some((s) => s.kind === "ServiceAccount" && s.name === ref.name && s.namespace === ref.namespace),
+            );
+            const roleAudience = String(role.inputs.audience);
+            assert.equal(vaultLoginFailure({ aud: ref.audiences, bearerMayReview }, roleAudience, EKS_API_AUDIENCES), undefined);
+            // The model is live: the Vault audience alone is what failed at the first real login.
+            assert.match(vaultLoginFailure({ aud: [roleAudience], bearerMayReview }, roleAudience, EKS_API_AUDIENCES) ?? "", /401/);
+            assert.match(vaultLoginFailure({ aud: EKS_API_AUDIENCES, bearerMayReview }, roleAudience, EKS_API_AUDIENCES) ?? "", /lacks the role's audience/);
+            assert.match(vaultLoginFailure({ aud: ref.audiences, bearerMayReview: false }, roleAudience, EKS_API_AUDIENCES) ?? "", /403/);
         });
 
         it(`${app.name}: Vault may review the reader's own token (system:auth-delegator for it alone)`, () => {

@@ -88,7 +88,7 @@ describe("README config reference defaults", () => {
         const minimal = {
             environment: "staging",
             apps: { demo: { namespace: "demo", secrets: { token: { source: { kind: "random-bytes", bytes: 32 } } } } },
-            vault: { address: "https://vault.example:8200", kubernetesAuth: { host: "https://k8s.example" } },
+            vault: { address: "https://vault.example:8200" },
             aws: {
                 region: "eu-west-1",
                 eks: {

@@ -6,21 +6,27 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { byType, RunResult, runStack, stackConfig } from "./support";
 import { renderPolicy } from "../components/vault/policyHcl";
+import { eksCaPem } from "../components/vault/kubernetesAuthBackend";
+import { eksClusterLookups } from "../tools/harness/mocks/aws";
 import { describeVault, parsePolicy, granted, resolvedConfig, T } from "./vaultChecks";
 
 describeVault({ stack: "dev", audit: false, protect: false, maxVersions: 5, authPath: "kubernetes-dev" });
 
 describe("Vault (dev) with an existing KV mount and auth backend", () => {
     let result: RunResult;
+    let lookups: string[];
     before(async () => {
         const config = stackConfig("dev");
         config["platform-secrets:vault"].kv.manage = false;
         config["platform-secrets:vault"].kubernetesAuth.manage = false;
+        eksClusterLookups.length = 0;
         result = await runStack("dev", { config });
+        lookups = [...eksClusterLookups];
     });
 
-    it("creates neither the mount, its settings, the backend nor its config", () => {
+    it("creates neither the mount, its settings, the backend nor its config, and looks no EKS cluster up", () => {
         for (const type of [T.mount, T.kvSettings, T.authBackend, T.authConfig]) assert.deepEqual(byType(result, type), [], type);
+        assert.deepEqual(lookups, [], "the backend's config is its owner's: nothing to read from the cluster");
     });
 
     it("still writes each app's secret and role on the existing mount and backend", () => {
@@ -36,6 +42,22 @@ describe("Vault (dev) with an existing KV mount and auth backend", () => {
             assert.deepEqual(granted(rotator, p), [], p);
         }
         assert.deepEqual(granted(rotator, "auth/kubernetes-dev/role/soma-memory-secrets-reader-dev"), ["create", "delete", "read", "update"]);
+    });
+});
+
+describe("the EKS CA decoder", () => {
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
+    const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
+
+    it("turns certificateAuthority.data (base64 of the PEM) into the PEM Vault expects, bundles included", () => {
+        assert.equal(eksCaPem(b64(pem), "c"), pem);
+        assert.equal(eksCaPem(b64(`${pem}${pem}`), "c"), `${pem}${pem}`);
+    });
+
+    it("refuses anything else: Vault would take it and fail at the first login", () => {
+        for (const data of [undefined, "", pem, b64("not a certificate"), b64("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")]) {
+            assert.throws(() => eksCaPem(data, "platform-dev"), /platform-dev: certificateAuthority.data is not a base64 PEM certificate bundle/, String(data));
+        }
     });
 });
 

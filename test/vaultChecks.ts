@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import type { AppSpec, PlatformConfig } from "../components/config/model";
+import { eksClusterLookups, mockEksCluster } from "../tools/harness/mocks/aws";
+import { projectName } from "../tools/harness/stackConfig";
 import { byType, one, plaintextStrings, programResources, resolvedConfig, reveal, ResourceRecord, RunResult, runStack, SecretValue, stackConfig, SUPPLIED } from "./support";
 
 export { resolvedConfig };
@@ -99,6 +101,8 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
     describe(`Vault (${stack})`, () => {
         let result: RunResult;
         let config: PlatformConfig;
+        /** The EKS clusters the run looked up. */
+        let lookups: string[];
         const policies = new Map<string, Map<string, string[]>>();
         const policyOf = (name: string) => {
             const p = policies.get(name);
@@ -107,7 +111,9 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
         };
 
         before(async () => {
+            eksClusterLookups.length = 0;
             result = await runStack(stack);
+            lookups = [...eksClusterLookups];
             config = resolvedConfig(stack);
             for (const r of byType(result, T.policy)) {
                 const name = String(r.inputs.name);
@@ -259,13 +265,29 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             assert.deepEqual([b.inputs.type, b.inputs.path], ["kubernetes", exp.authPath]);
             const [c] = byType(result, T.authConfig);
             assert.equal(byType(result, T.authConfig).length, 1);
-            const k = config.vault.kubernetesAuth;
             assert.equal(c.inputs.backend, exp.authPath);
-            assert.equal(c.inputs.kubernetesHost, k.host);
-            assert.equal(c.inputs.issuer, k.issuer);
-            assert.ok(k.issuer?.startsWith("https://oidc.eks."));
+            // Issuer: the cluster's OIDC issuer, the one the IRSA trust policies name, always validated.
+            assert.equal(c.inputs.issuer, config.aws.eks.oidcIssuerUrl);
+            assert.match(String(c.inputs.issuer), /^https:\/\/oidc\.eks\.eu-west-1\.amazonaws\.com\/id\/[A-Z0-9]+$/);
             assert.equal(c.inputs.disableIssValidation, false);
+            // Vault reviews each login with the login token itself (the stores request the API
+            // server's audience for it: test/kubernetesChecks.ts).
             assert.equal(c.inputs.tokenReviewerJwt, undefined);
+            assert.equal(c.inputs.pemKeys, undefined);
+        });
+
+        it("takes the API host and CA from the EKS cluster named in aws.eks.clusterName when the stack file sets neither", () => {
+            const file = stackConfig(stack)[`${projectName}:vault`].kubernetesAuth;
+            assert.equal(file.host, undefined, "this check covers the lookup: the stack file must not set host");
+            assert.equal(file.caCertPem, undefined, "this check covers the lookup: the stack file must not set caCertPem");
+            assert.deepEqual(lookups, [config.aws.eks.clusterName], "one eks:DescribeCluster, of the stack's cluster");
+            const cluster = mockEksCluster(config.aws.eks.clusterName, config.aws.region, "unused");
+            const c = byType(result, T.authConfig)[0];
+            assert.equal(c.inputs.kubernetesHost, cluster.endpoint);
+            assert.match(String(c.inputs.kubernetesHost), /^https:\/\/[0-9A-F]{32}\.gr7\.eu-west-1\.eks\.amazonaws\.com$/);
+            // The PEM, decoded from certificateAuthorities[0].data: not the base64 Vault could not parse.
+            assert.equal(c.inputs.kubernetesCaCert, cluster.caPem);
+            assert.match(String(c.inputs.kubernetesCaCert), /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----\n$/);
         });
 
         it("binds one auth role per app to exactly its reader service account, with only its read policy and a short TTL", () => {
@@ -337,6 +359,33 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             assert.notEqual(after["nemo-server"], base["nemo-server"]);
             assert.equal(after["soma-memory"], base["soma-memory"]);
             assert.equal(typeof after["nemo-server"], "string");
+        });
+
+        describe("with the API host and CA configured", () => {
+            const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
+            const HOST = "https://api.platform-k8s.internal:6443";
+            // A configured issuer must still be the cluster's (rules.ts): written with a trailing slash here.
+            const ISSUER = `${config.aws.eks.oidcIssuerUrl}/`;
+            const run = async (auth: Record<string, string>) => {
+                const file = stackConfig(stack);
+                file[`${projectName}:vault`].kubernetesAuth = { ...file[`${projectName}:vault`].kubernetesAuth, ...auth };
+                eksClusterLookups.length = 0;
+                const r = await runStack(stack, { config: file });
+                return { config: byType(r, T.authConfig), lookups: [...eksClusterLookups] };
+            };
+
+            it("uses the configured CA, still reading the host from the cluster", async () => {
+                const { config: [c], lookups: l } = await run({ caCertPem: PEM });
+                assert.equal(c.inputs.kubernetesCaCert, PEM);
+                assert.equal(c.inputs.kubernetesHost, mockEksCluster(config.aws.eks.clusterName, config.aws.region, "unused").endpoint);
+                assert.deepEqual(l, [config.aws.eks.clusterName]);
+            });
+
+            it("uses the configured host, CA and issuer, and looks no cluster up", async () => {
+                const { config: [c], lookups: l } = await run({ host: HOST, caCertPem: PEM, issuer: ISSUER });
+                assert.deepEqual([c.inputs.kubernetesHost, c.inputs.kubernetesCaCert, c.inputs.issuer, c.inputs.disableIssValidation], [HOST, PEM, ISSUER, false]);
+                assert.deepEqual(l, [], "nothing to look up: no eks:DescribeCluster needed");
+            });
         });
 
         more?.(() => result);

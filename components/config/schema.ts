@@ -189,19 +189,30 @@ const vault = z
                 path: pathSegment.default("kubernetes"),
                 /** Create and own the backend and its config (true), or use an existing one (false). */
                 manage: z.boolean().default(true),
-                /** Kubernetes API server Vault reviews tokens against. */
-                host: httpsUrl,
-                /** PEM CA bundle of that API server (not secret). */
+                /**
+                 * Kubernetes API server Vault reviews tokens against; defaults to the endpoint of the EKS
+                 * cluster `aws.eks.clusterName`. A configured host must be a name the API server's
+                 * certificate covers (with the cluster's CA: the EKS endpoint itself).
+                 */
+                host: httpsUrl.optional(),
+                /** PEM CA bundle of that API server (not secret); defaults to the EKS cluster's CA. */
                 caCertPem: z.string().optional(),
-                /** Service account token issuer (the EKS OIDC issuer). */
+                /** Service account token issuer Vault validates; defaults to `aws.eks.oidcIssuerUrl`. */
                 issuer: httpsUrl.optional(),
-                /** Audience the reader tokens must carry. */
+                /** Audience the reader tokens must carry (the Vault role's `audience`). */
                 audience: z.string().min(1).default("vault"),
+                /**
+                 * The API server's own audience, also requested on the reader tokens: Vault reviews a
+                 * login with the login token itself, and the API server accepts it only if it carries one
+                 * of its audiences (EKS: https://kubernetes.default.svc).
+                 */
+                apiServerAudience: z.string().min(1).default("https://kubernetes.default.svc"),
                 /** Vault token TTL for the store's logins, in seconds. */
                 tokenTtlSeconds: z.number().int().min(60).max(86400).default(600),
                 tokenMaxTtlSeconds: z.number().int().min(60).max(86400).default(1800),
             })
-            .strict(),
+            .strict()
+            .prefault({}),
         audit: z
             .object({
                 enabled: z.boolean().default(false),

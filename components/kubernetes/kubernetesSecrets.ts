@@ -92,6 +92,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
                         caBundlePem: eso.vaultCaBundlePem,
                         authPath: config.vault.kubernetesAuth.path,
                         audience: config.vault.kubernetesAuth.audience,
+                        apiServerAudience: config.vault.kubernetesAuth.apiServerAudience,
                     },
                     provider,
                     operator: operator?.release,

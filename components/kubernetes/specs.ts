@@ -56,6 +56,12 @@ export interface VaultStoreSettings {
     role: string;
     /** Audience the reader's token is requested for, and Vault's role requires. */
     audience: string;
+    /**
+     * The Kubernetes API server's own audience (EKS: https://kubernetes.default.svc), requested on the
+     * reader's token as well: Vault has no reviewer JWT and sends the login token itself as the bearer
+     * of its TokenReview, which the API server accepts only with one of its audiences.
+     */
+    apiServerAudience: string;
 }
 
 export interface ServiceAccountSelector {
@@ -95,7 +101,9 @@ export function vaultStoreSpec(kind: StoreKind, vault: VaultStoreSettings, reade
                     kubernetes: {
                         mountPath: vault.authPath,
                         role: vault.role,
-                        serviceAccountRef: { name: reader.name, namespace: reader.namespace, audiences: [vault.audience] },
+                        // Vault's audience (the role checks it, and has the TokenReview confirm it) and the
+                        // API server's (so that same token may call TokenReview; else a 401 and every login fails).
+                        serviceAccountRef: { name: reader.name, namespace: reader.namespace, audiences: [vault.audience, vault.apiServerAudience] },
                     },
                 },
             },

@@ -31,6 +31,11 @@ export class VaultSecretStore extends pulumi.ComponentResource {
     constructor(name: string, args: VaultSecretStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:kubernetes:VaultSecretStore", name, {}, opts);
         const { app, provider } = args;
+        // A Vault audience equal to the API server's would make every API token of the reader a
+        // Vault login token: the audience check would no longer tell the two apart.
+        if (args.vault.audience === args.vault.apiServerAudience) {
+            throw new Error(`${app.name}: the Vault audience ${JSON.stringify(args.vault.audience)} must differ from the API server's audience`);
+        }
         this.kind = args.kind;
         const labels = managedLabels(app.name);
 
@@ -42,11 +47,12 @@ export class VaultSecretStore extends pulumi.ComponentResource {
         );
 
         // Vault reviews the reader's token with that same token: the auth backend has no reviewer
-        // JWT (vault.kubernetesAuth has host, CA and issuer only), and Vault runs outside the
-        // cluster, so it sends the login JWT itself to the TokenReview API. That needs this binding,
-        // which grants TokenReview/SubjectAccessReview only. The alternative, a long-lived reviewer
-        // token stored in Vault, is a standing credential to rotate; short-lived audience-bound
-        // tokens are not.
+        // JWT and Vault runs outside the cluster, so it sends the login JWT itself, as bearer, to the
+        // TokenReview API. The store therefore requests the token for the API server's audience as
+        // well as Vault's (specs.ts), and the reader needs this binding, which grants
+        // TokenReview/SubjectAccessReview and nothing else. For its ten minutes the token can call
+        // the API as the reader, which can do no more than that. The alternative, a reviewer JWT
+        // stored in Vault, is a long-lived credential able to review any token, to rotate by hand.
         const authDelegator = new k8s.rbac.v1.ClusterRoleBinding(
             `${name}-auth-delegator`,
             {

@@ -1,3 +1,4 @@
+import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
 import type { PlatformConfig } from "../config/model";
@@ -20,6 +21,11 @@ export interface VaultPlatformArgs {
     readonly credentials: Readonly<Record<string, AppData>>;
     /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
     readonly provider: vault.Provider;
+    /**
+     * The stack's AWS provider (components/aws/provider.ts): the managed Kubernetes auth backend reads
+     * the EKS cluster's API endpoint and CA through it when they are not configured.
+     */
+    readonly awsProvider: aws.Provider;
 }
 
 /** What other components (the External Secrets stores) read about one app. */
@@ -72,7 +78,16 @@ export class VaultPlatform extends pulumi.ComponentResource {
         this.authPath = kubernetesAuth.manage
             ? new KubernetesAuthBackend(
                   `${name}-kubernetes-auth`,
-                  { path: kubernetesAuth.path, host: kubernetesAuth.host, caCertPem: kubernetesAuth.caCertPem, issuer: kubernetesAuth.issuer, provider },
+                  {
+                      path: kubernetesAuth.path,
+                      host: kubernetesAuth.host,
+                      caCertPem: kubernetesAuth.caCertPem,
+                      // The issuer of the cluster's service account tokens is its OIDC issuer, which the
+                      // IRSA trust policies already name: one setting, not two that could disagree.
+                      issuer: kubernetesAuth.issuer ?? config.aws.eks.oidcIssuerUrl,
+                      cluster: { name: config.aws.eks.clusterName, provider: args.awsProvider },
+                      provider,
+                  },
                   { parent: this },
               ).path
             : pulumi.output(kubernetesAuth.path);

@@ -51,9 +51,47 @@ export const awsOutputs: Record<string, Outputs> = {
     },
 };
 
+/**
+ * An EKS cluster as DescribeCluster reports it: endpoint `https://<32 hex>.gr7.<region>.eks.amazonaws.com`,
+ * the OIDC issuer with the same id, and a CA in `certificateAuthorities[0].data` (base64 of a PEM) that
+ * is PEM-shaped but obviously fake: its body decodes to text, not to a certificate.
+ */
+export function mockEksCluster(name: string, region: string, account: string): State & { endpoint: string; caPem: string } {
+    const id = shortHash(`eks/${region}/${name}`, 32).toUpperCase();
+    const body = Buffer.from(`MOCK EKS CLUSTER CA OF ${name} - NOT A CERTIFICATE - `.repeat(4)).toString("base64");
+    const caPem = `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`;
+    return {
+        id: name,
+        name,
+        arn: `arn:aws:eks:${region}:${account}:cluster/${name}`,
+        endpoint: `https://${id}.gr7.${region}.eks.amazonaws.com`,
+        caPem,
+        certificateAuthorities: [{ data: Buffer.from(caPem, "utf8").toString("base64") }],
+        identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/${id}` }] }],
+        status: "ACTIVE",
+        version: "1.33",
+        platformVersion: "eks.9",
+        roleArn: `arn:aws:iam::${account}:role/${name}-cluster`,
+        createdAt: "2026-01-05T10:00:00Z",
+        accessConfigs: [{ authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false }],
+        kubernetesNetworkConfigs: [{ ipFamily: "ipv4", serviceIpv4Cidr: "172.20.0.0/16", serviceIpv6Cidr: "", elasticLoadBalancings: [{ enabled: false }] }],
+        vpcConfigs: [{ endpointPrivateAccess: true, endpointPublicAccess: false, publicAccessCidrs: [], clusterSecurityGroupId: `sg-${shortHash(name, 17)}`, securityGroupIds: [], subnetIds: [], vpcId: `vpc-${shortHash(name, 17)}` }],
+        tags: {},
+    };
+}
+
+/** Names of the EKS clusters the program looked up (aws:eks/getCluster), in call order, across runs: tests clear it. */
+export const eksClusterLookups: string[] = [];
+
 /** AWS data sources the program may call. */
 export function awsInvokes(ctx: MockContext): Record<string, (inputs: State) => State> {
     return {
+        "aws:eks/getCluster:getCluster": (inputs) => {
+            const name = String(inputs.name);
+            eksClusterLookups.push(name);
+            const { caPem: _pem, ...described } = mockEksCluster(name, String(inputs.region ?? ctx.region), accountOf(ctx));
+            return described;
+        },
         "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: accountOf(ctx), arn: `arn:aws:iam::${accountOf(ctx)}:user/ci`, userId: "AIDAEXAMPLE", id: accountOf(ctx) }),
         "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" }),
         "aws:index/getRegion:getRegion": () => ({ name: ctx.region, region: ctx.region, id: ctx.region }),
