@@ -365,7 +365,7 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
             const HOST = "https://api.platform-k8s.internal:6443";
             // A configured issuer must still be the cluster's (rules.ts): written with a trailing slash here.
-            const ISSUER = `${config.aws.eks.oidcIssuerUrl}/`;
+            const issuer = () => `${config.aws.eks.oidcIssuerUrl}/`;
             const run = async (auth: Record<string, string>) => {
                 const file = stackConfig(stack);
                 file[`${projectName}:vault`].kubernetesAuth = { ...file[`${projectName}:vault`].kubernetesAuth, ...auth };
@@ -382,6 +382,7 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             });
 
             it("uses the configured host, CA and issuer, and looks no cluster up", async () => {
+                const ISSUER = issuer();
                 const { config: [c], lookups: l } = await run({ host: HOST, caCertPem: PEM, issuer: ISSUER });
                 assert.deepEqual([c.inputs.kubernetesHost, c.inputs.kubernetesCaCert, c.inputs.issuer, c.inputs.disableIssValidation], [HOST, PEM, ISSUER, false]);
                 assert.deepEqual(l, [], "nothing to look up: no eks:DescribeCluster needed");
