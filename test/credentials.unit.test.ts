@@ -51,6 +51,11 @@ describe("the rotation state", () => {
         assert.deepEqual(advance(10, jumped), jumped, "the same desired counter again: no rotation");
         assert.deepEqual(advance(11, jumped), { applied: 9, offset: 2 }, "the next real step rotates once");
     });
+    it("holds still on a state recovered without its offset, then moves on as usual", () => {
+        const recovered = advance(12, { applied: 9 });
+        assert.deepEqual(recovered, { applied: 9, offset: 3 });
+        assert.deepEqual(advance(13, recovered), { applied: 10, offset: 3 });
+    });
     it("never moves back", () => {
         assert.deepEqual(advance(3, { applied: 7, offset: 0 }), { applied: 7, offset: -4 });
         assert.deepEqual(advance(4, { applied: 7, offset: -4 }), { applied: 8, offset: -4 });

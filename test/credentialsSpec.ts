@@ -273,6 +273,19 @@ export function describeCredentials(stack: string): void {
             assert.deepEqual(jwt(reverted), jwt(bumped));
         });
 
+        it("recovers lost counters from the inventory without rotating, and stops when it cannot tell", async () => {
+            const { [ROTATION_STATE_OUTPUT]: _lost, ...rest } = after(base);
+            const recovered = await runStack(stack, { now: later(1), previousOutputs: rest });
+            assert.deepEqual(randomsReplaced(base, recovered), [], "nothing rotates on a recovered state");
+            const next = await runStack(stack, { now: later(2), previousOutputs: after(recovered) });
+            const counters = after(next)[ROTATION_STATE_OUTPUT] as Record<string, { applied: number }>;
+            assert.deepEqual(randomsReplaced(recovered, next), scheduledReplacements(appsConfig(), (id) => counters[id].applied % 2));
+            await assert.rejects(
+                runStack(stack, { previousOutputs: { environment: stack } }),
+                /has neither a rotationState nor an inventory output, so the rotation counter of each generated secret is unknown/,
+            );
+        });
+
         it("publishes the applied counters as a stack output, and nothing else", () => {
             const state = after(base)[ROTATION_STATE_OUTPUT] as Record<string, unknown>;
             const generated = Object.entries<any>(appsConfig()).flatMap(([app, spec]) =>

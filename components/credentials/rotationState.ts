@@ -17,33 +17,61 @@ import { z } from "zod";
 
 export const ROTATION_STATE_OUTPUT = "rotationState";
 
-const secretRotationState = z.object({ applied: z.number().int(), offset: z.number().int() }).strict();
+/**
+ * What was applied for one secret. `offset` is absent only for a state recovered from the inventory
+ * (the last deployment lost its rotationState output): then nothing rotates until the counter
+ * moves on.
+ */
+const secretRotationState = z.object({ applied: z.number().int(), offset: z.number().int().optional() }).strict();
 export type SecretRotationState = z.infer<typeof secretRotationState>;
 /** Per generated secret, keyed "<app>/<secret>". */
 const rotationStateSchema = z.record(z.string(), secretRotationState);
 export type RotationState = z.infer<typeof rotationStateSchema>;
 
 /** The counter to apply now, given the desired one and what the last deployment applied. */
-export function advance(desired: number, previous: SecretRotationState | undefined): SecretRotationState {
+export function advance(desired: number, previous: SecretRotationState | undefined): { applied: number; offset: number } {
     if (!previous) return { applied: desired, offset: 0 };
-    const target = desired - previous.offset;
+    const target = desired - (previous.offset ?? desired - previous.applied);
     const applied = target > previous.applied ? previous.applied + 1 : previous.applied;
     return { applied, offset: desired - applied };
 }
 
+const inventoryCounters = z.array(z.object({ app: z.string(), secret: z.string(), rotationCounter: z.number().int().optional() }).loose());
+
 /**
  * What the last deployment of this stack applied: its own `rotationState` output, read through a
- * StackReference to itself (which sees the state before this update). Empty for a new stack.
+ * StackReference to itself (the engine resolves it from the last snapshot, so preview and up both
+ * see the state before this update). Empty for a stack never deployed. If the output is missing
+ * from a deployed stack, the counters are recovered from its `inventory` output and nothing
+ * rotates this time; with neither, the update stops rather than guess (a guess could replace both
+ * slots of a dual-key secret).
+ *
+ * Self-managed backends must use the project-scoped layout (`pulumi state upgrade`) for the
+ * `<organization>/<project>/<stack>` name to resolve.
  */
 export async function readPreviousRotationState(): Promise<RotationState> {
     const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const ref = new pulumi.StackReference("previous-deployment", { name: self });
-    const details = await ref.getOutputDetails(ROTATION_STATE_OUTPUT);
-    const value = details.value ?? details.secretValue;
-    if (value === undefined) return {};
-    const parsed = rotationStateSchema.safeParse(value);
-    if (!parsed.success) {
-        throw new pulumi.RunError(`the stack output ${ROTATION_STATE_OUTPUT} of the last deployment is not a rotation state: ${parsed.error.message}`);
+    const output = async (name: string) => {
+        const details = await ref.getOutputDetails(name);
+        return details.value ?? details.secretValue;
+    };
+    const [state, inventory, environment] = await Promise.all([output(ROTATION_STATE_OUTPUT), output("inventory"), output("environment")]);
+    if (state !== undefined) {
+        const parsed = rotationStateSchema.safeParse(state);
+        if (!parsed.success) throw new pulumi.RunError(`stack output ${ROTATION_STATE_OUTPUT} of the last deployment is not a rotation state: ${parsed.error.message}`);
+        return parsed.data;
     }
-    return parsed.data;
+    if (environment === undefined) return {}; // never deployed
+    const counters = inventoryCounters.safeParse(inventory);
+    if (counters.success && counters.data.some((e) => e.rotationCounter !== undefined)) {
+        pulumi.log.warn(`stack output ${ROTATION_STATE_OUTPUT} is missing from the last deployment of ${self}: rotation counters recovered from its inventory; nothing rotates in this update`);
+        return Object.fromEntries(
+            counters.data.filter((e) => e.rotationCounter !== undefined).map((e) => [`${e.app}/${e.secret}`, { applied: e.rotationCounter! }]),
+        );
+    }
+    throw new pulumi.RunError(
+        `the last deployment of ${self} has neither a ${ROTATION_STATE_OUTPUT} nor an inventory output, so the rotation counter of each generated secret is unknown; ` +
+            `restore them (pulumi stack history, pulumi stack export/import of an earlier checkpoint) before updating: applying blindly could replace both slots of a dual-key secret`,
+    );
 }

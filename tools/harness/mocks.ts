@@ -34,7 +34,10 @@ export function createMocks(ctx: MockContext): pulumi.runtime.Mocks {
             else if (args.type.startsWith("pulumi:providers:")) computed = { id: shortHash(args.name, 32) };
             // The program reads its own last outputs (rotation state) through a StackReference.
             else if (args.type === "pulumi:pulumi:StackReference") {
-                computed = { id: String(inputs.name), state: { name: inputs.name, outputs: ctx.previousOutputs, secretOutputNames: [] } };
+                // Only the stack itself may be referenced, by its full name.
+                const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+                if (inputs.name !== self) throw new Error(`StackReference to ${String(inputs.name)}: the program may reference only itself (${self})`);
+                computed = { id: self, state: { name: self, outputs: ctx.previousOutputs, secretOutputNames: [] } };
             }
             else computed = {}; // a type not listed echoes its inputs, which is what most resources do
             // Inputs come back as outputs, as they do from a provider; they keep their secret markers.
