@@ -1,8 +1,16 @@
 /**
  * The GitHub Actions workflows: schema-valid (@action-validator/core, the GitHub workflow and
- * action JSON schemas plus job-graph checks), and the properties that keep secrets safe: fork pull
- * requests get no secrets, prod waits for the `production` environment's approval, one concurrency
- * group per stack, minimal permissions, AWS only through OIDC, secrets never in a shell script.
+ * action JSON schemas plus job-graph checks), and the properties that keep secrets safe:
+ * - the network split: every job that touches a stack runs on a self-hosted runner inside that
+ *   stack's network; the tests, the secret scan and fork pull requests run on GitHub-hosted runners;
+ * - credentials only through GitHub environments (tools/ci/environments.ts): every job that holds
+ *   stack credentials names its stack's environment, the only secret is the environment's Vault
+ *   token, Pulumi Cloud and AWS are reached through OIDC, ci.yml gets nothing;
+ * - each AWS trust policy admits exactly its environment's OIDC subject (IAM policy simulator);
+ * - prod waits for approval, one concurrency group per stack, minimal permissions, secrets never in
+ *   a shell script, actions at confirmed tags;
+ * - docs/guardrails.md describes exactly this setup, and every manual preview/up it shows runs the
+ *   policy pack with the stack's config.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -10,10 +18,13 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { validateAction, validateWorkflow } from "@action-validator/core";
 import { parse } from "yaml";
+import { awsAudience, ciEnvironments, environmentNamed, environmentSubject, githubIssuer, githubOidcTrustPolicy } from "../tools/ci/environments";
 import { stackAccess } from "../tools/ci/stackSettings";
 import { readStackConfig, repoRoot } from "../tools/harness/stackConfig";
+import { decide, type Decision, type Policy } from "./awsSupport";
 
 interface Step {
+    id?: string;
     name?: string;
     uses?: string;
     run?: string;
@@ -21,13 +32,16 @@ interface Step {
     env?: Record<string, unknown>;
 }
 interface Job {
+    name?: string;
     if?: string;
     uses?: string;
+    secrets?: unknown;
     needs?: string | string[];
+    "runs-on"?: string | string[];
     permissions?: Record<string, string> | string;
     environment?: string | { name: string };
     concurrency?: { group: string; "cancel-in-progress"?: boolean } | string;
-    strategy?: { matrix?: { include?: Record<string, string>[]; stack?: string[] } };
+    strategy?: { matrix?: { include?: Record<string, string>[] } };
     steps?: Step[];
 }
 interface Workflow {
@@ -35,45 +49,103 @@ interface Workflow {
     permissions?: Record<string, string> | string;
     jobs: Record<string, Job>;
 }
+interface CompositeAction {
+    inputs: Record<string, unknown>;
+    outputs?: Record<string, { value: string }>;
+    runs: { using: string; steps: Step[] };
+}
 
 const workflowDir = path.join(repoRoot, ".github", "workflows");
 const actionsDir = path.join(repoRoot, ".github", "actions");
 const read = (file: string) => readFileSync(file, "utf8");
 const workflowFiles = readdirSync(workflowDir).filter((f) => /\.ya?ml$/.test(f));
-const workflows: Record<string, Workflow> = Object.fromEntries(workflowFiles.map((f) => [f, parse(read(path.join(workflowDir, f))) as Workflow]));
+const workflowText: Record<string, string> = Object.fromEntries(workflowFiles.map((f) => [f, read(path.join(workflowDir, f))]));
+const workflows: Record<string, Workflow> = Object.fromEntries(Object.entries(workflowText).map(([f, text]) => [f, parse(text) as Workflow]));
 const actionFiles = readdirSync(actionsDir).map((d) => path.join(actionsDir, d, "action.yml"));
-const localActions: Record<string, { runs: { using: string; steps: Step[] } }> = Object.fromEntries(
-    actionFiles.map((f) => [`./.github/actions/${path.basename(path.dirname(f))}`, parse(read(f))]),
-);
+const localActions: Record<string, CompositeAction> = Object.fromEntries(actionFiles.map((f) => [`./.github/actions/${path.basename(path.dirname(f))}`, parse(read(f))]));
+const STACK_ACCESS = "./.github/actions/stack-access";
+const stackAccessAction = localActions[STACK_ACCESS];
+const guardrails = read(path.join(repoRoot, "docs", "guardrails.md"));
 const stacks = readdirSync(repoRoot)
     .map((f) => /^Pulumi\.([^.]+)\.yaml$/.exec(f)?.[1])
     .filter((s): s is string => !!s)
     .sort();
 
-/** Every job of every workflow, with its steps and the steps of the local composite actions it uses. */
-const jobs = Object.entries(workflows).flatMap(([file, wf]) =>
-    Object.entries(wf.jobs).map(([id, job]) => ({
-        file,
-        id,
-        job,
-        steps: (job.steps ?? []).flatMap((s) => [s, ...(s.uses && localActions[s.uses] ? localActions[s.uses].runs.steps : [])]),
-    })),
+/**
+ * The action tags in use, each confirmed in the action's own release notes or README (search of
+ * the public sources; SHAs cannot be resolved offline). pulumi/actions: its README documents the
+ * maintained major tag v6; v6.6.1 could not be confirmed. pulumi/auth-actions: README and Pulumi's
+ * OIDC guide document v1; its CHANGELOG records that v2.0.0 failed to load for all consumers.
+ * Adopters pin each to the commit SHA of that tag (a SHA here passes too).
+ */
+const ACTION_PINS: Record<string, string> = {
+    "actions/checkout": "v4.2.2",
+    "actions/setup-node": "v4.1.0",
+    "aws-actions/configure-aws-credentials": "v4.1.0",
+    "pulumi/actions": "v6",
+    "pulumi/auth-actions": "v1",
+};
+
+/** A job once per matrix entry, with `${{ matrix.x }}` resolved in runs-on, environment and its steps. */
+interface JobRun {
+    file: string;
+    id: string;
+    job: Job;
+    matrix: Record<string, string>;
+    runsOn: string[];
+    environment?: string;
+    /** The job's steps followed, for a local composite action, by that action's steps. */
+    steps: Step[];
+}
+
+function resolveMatrix<T>(value: T, matrix: Record<string, string>): T {
+    const text = JSON.stringify(value ?? null).replace(/\$\{\{\s*matrix\.([\w-]+)\s*\}\}/g, (whole, key: string) => matrix[key] ?? whole);
+    return JSON.parse(text) as T;
+}
+
+const runs: JobRun[] = Object.entries(workflows).flatMap(([file, wf]) =>
+    Object.entries(wf.jobs).flatMap(([id, job]) =>
+        (job.strategy?.matrix?.include ?? [{}]).map((matrix) => {
+            const steps = resolveMatrix(job.steps ?? [], matrix).flatMap((s) => [s, ...(s.uses && localActions[s.uses] ? localActions[s.uses].runs.steps : [])]);
+            const runsOn = resolveMatrix(job["runs-on"], matrix);
+            const environment = resolveMatrix(job.environment, matrix);
+            return {
+                file,
+                id,
+                job,
+                matrix,
+                runsOn: runsOn === null || runsOn === undefined ? [] : ([] as string[]).concat(runsOn),
+                environment: (typeof environment === "object" && environment ? environment.name : environment) ?? undefined,
+                steps,
+            };
+        }),
+    ),
 );
-const allSteps = [...jobs.flatMap((j) => j.steps), ...Object.values(localActions).flatMap((a) => a.runs.steps)];
+const allSteps = [...runs.flatMap((r) => r.steps), ...Object.values(localActions).flatMap((a) => a.runs.steps)];
 const pulumiStep = (steps: Step[]) => steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+const accessStep = (steps: Step[]) => steps.find((s) => s.uses === STACK_ACCESS);
 const groupOf = (job: Job) => (typeof job.concurrency === "string" ? job.concurrency : job.concurrency?.group);
+/** Every secret a text references by name (`secrets.X`). */
+const secretNames = (text: string) => [...text.matchAll(/secrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
+const jobText = (r: JobRun) => JSON.stringify({ ...r.job, steps: r.steps });
+const holdsCredentials = (r: JobRun) =>
+    secretNames(jobText(r)).length > 0 ||
+    (typeof r.job.permissions === "object" && r.job.permissions["id-token"] === "write") ||
+    r.steps.some((s) => s.uses === STACK_ACCESS || s.uses?.startsWith("pulumi/") || s.uses?.startsWith("aws-actions/"));
+const githubHosted = (r: JobRun) => r.runsOn.length === 1 && /^ubuntu-\d+\.\d+$/.test(r.runsOn[0]);
+const sameRepo = "github.event.pull_request.head.repo.full_name == github.repository";
+const fromFork = "github.event.pull_request.head.repo.full_name != github.repository";
 
 describe("the workflow files", () => {
     it("are valid workflows and actions for GitHub's schemas", () => {
         assert.deepEqual(workflowFiles.sort(), ["ci.yml", "deploy.yml", "preview.yml"]);
-        for (const f of workflowFiles) assert.deepEqual(validateWorkflow(read(path.join(workflowDir, f))).errors, [], f);
+        for (const f of workflowFiles) assert.deepEqual(validateWorkflow(workflowText[f]).errors, [], f);
         for (const f of actionFiles) assert.deepEqual(validateAction(read(f)).errors, [], f);
     });
 
     it("would be caught by the schema check if broken", () => {
-        const preview = read(path.join(workflowDir, "preview.yml"));
-        assert.notDeepEqual(validateWorkflow(preview.replace("runs-on:", "runs_on:")).errors, []);
-        assert.notDeepEqual(validateWorkflow(read(path.join(workflowDir, "deploy.yml")).replace("needs: up-dev", "needs: up-stage")).errors, []);
+        assert.notDeepEqual(validateWorkflow(workflowText["preview.yml"].replace("runs-on:", "runs_on:")).errors, []);
+        assert.notDeepEqual(validateWorkflow(workflowText["deploy.yml"].replace("needs: up-dev", "needs: up-stage")).errors, []);
     });
 
     it("never run untrusted pull request code with secrets (no pull_request_target, no workflow_run)", () => {
@@ -91,24 +163,68 @@ describe("permissions", () => {
         for (const [file, wf] of Object.entries(workflows)) {
             assert.ok(JSON.stringify(wf.permissions) === "{}" || JSON.stringify(wf.permissions) === '{"contents":"read"}', file);
         }
-        for (const { file, id, job } of jobs) assert.ok(job.permissions && typeof job.permissions === "object", `${file}:${id} declares its permissions`);
+        for (const { file, id, job } of runs) assert.ok(job.permissions && typeof job.permissions === "object", `${file}:${id} declares its permissions`);
     });
 
-    it("grant id-token only to jobs that assume an AWS role, pull-requests only to the one that comments, nothing else", () => {
-        for (const { file, id, job, steps } of jobs) {
-            const granted = Object.entries(job.permissions as Record<string, string>);
-            const usesOidc = steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+    it("grant id-token only to jobs that exchange an OIDC token, pull-requests only to the one that comments, nothing else", () => {
+        for (const { file, id, job, steps } of runs) {
+            const usesOidc = steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@") || s.uses?.startsWith("pulumi/auth-actions@"));
             const comments = steps.some((s) => s.with?.["comment-on-pr"] === true);
             const allowed: Record<string, string> = { contents: "read", ...(usesOidc ? { "id-token": "write" } : {}), ...(comments ? { "pull-requests": "write" } : {}) };
-            assert.deepEqual(Object.fromEntries(granted), allowed, `${file}:${id}`);
+            assert.deepEqual(job.permissions, allowed, `${file}:${id}`);
         }
+    });
+});
+
+describe("runners: stack jobs inside the network, everything else on GitHub-hosted runners", () => {
+    it("run every job that holds stack credentials on its stack's self-hosted runners, in its stack's environment", () => {
+        const credentialed = runs.filter(holdsCredentials);
+        assert.equal(credentialed.length, 4, "preview dev, preview prod, up dev, up prod");
+        for (const r of credentialed) {
+            const where = `${r.file}:${r.id}${r.matrix.stack ? ` (${r.matrix.stack})` : ""}`;
+            assert.ok(r.environment, `${where} names a GitHub environment`);
+            const env = environmentNamed(r.environment);
+            assert.deepEqual(r.runsOn, ["self-hosted", env.runnerLabel], where);
+            assert.equal(accessStep(r.steps)?.with?.stack, env.stack, `${where} reaches the environment's stack`);
+            const step = pulumiStep(r.steps)!;
+            assert.equal(step.with!.command, env.purpose === "preview" ? "preview" : "up", where);
+            assert.match(String(step.with!["stack-name"]), new RegExp(`/${env.stack}$`), where);
+            assert.equal(step.with!.policyPackConfigs, `policy/config/${env.stack}.json`, where);
+        }
+    });
+
+    it("keep the tests, the secret scan and fork pull requests on GitHub-hosted runners, without credentials", () => {
+        const hosted = runs.filter((r) => !r.job.uses && !holdsCredentials(r));
+        assert.deepEqual(hosted.map((r) => `${r.file}:${r.id}`).sort(), ["ci.yml:test", "preview.yml:fork-plan"]);
+        for (const r of hosted) {
+            assert.ok(githubHosted(r), `${r.file}:${r.id} runs on ${r.runsOn.join(",")}`);
+            assert.equal(r.environment, undefined, `${r.file}:${r.id}`);
+        }
+        // Only jobs with an environment (released by its protection rules) reach a self-hosted runner.
+        for (const r of runs.filter((x) => x.runsOn.includes("self-hosted"))) assert.ok(r.environment, `${r.file}:${r.id}`);
+        assert.equal(workflows["preview.yml"].jobs["fork-plan"].if, fromFork);
+    });
+
+    it("use each environment where it belongs: previews of every stack on pull requests, updates on main", () => {
+        const used = (file: string) => runs.filter((r) => r.file === file && r.environment).map((r) => r.environment!).sort();
+        assert.deepEqual(used("preview.yml"), ciEnvironments.filter((e) => e.purpose === "preview").map((e) => e.name).sort());
+        assert.deepEqual(used("deploy.yml"), ciEnvironments.filter((e) => e.purpose === "deploy").map((e) => e.name).sort());
+        for (const purpose of ["preview", "deploy"]) {
+            assert.deepEqual(ciEnvironments.filter((e) => e.purpose === purpose).map((e) => e.stack).sort(), stacks, `one ${purpose} environment per stack file`);
+        }
+    });
+
+    it("release prod credentials only after a reviewer approves, and deploy only from main", () => {
+        for (const env of ciEnvironments) {
+            if (env.stack === "prod") assert.equal(env.requiredReviewers, true, env.name);
+            assert.equal(env.deploymentBranches, env.purpose === "deploy" ? "main" : "any", env.name);
+        }
+        assert.equal(workflows["deploy.yml"].jobs["up-prod"].environment, "production");
     });
 });
 
 describe("pull requests", () => {
     const preview = workflows["preview.yml"];
-    const sameRepo = "github.event.pull_request.head.repo.full_name == github.repository";
-    const fromFork = "github.event.pull_request.head.repo.full_name != github.repository";
 
     it("preview every stack with the policy pack and post the diff on the pull request", () => {
         const job = preview.jobs.preview;
@@ -125,39 +241,27 @@ describe("pull requests", () => {
 
     it("give fork pull requests no secrets: the tests and the offline dev<->prod plan instead", () => {
         const job = preview.jobs["fork-plan"];
-        assert.equal(job.if, fromFork);
-        const text = JSON.stringify(job);
-        assert.ok(!text.includes("secrets."), "no secret in the fork job");
+        assert.deepEqual(secretNames(JSON.stringify(job)), [], "no secret in the fork job");
         assert.deepEqual(job.permissions, { contents: "read" });
         const scripts = job.steps!.map((s) => s.run ?? "").join("\n");
         assert.match(scripts, /^\.ci\/run$/m);
         assert.match(scripts, /npm run --silent plan -- --stack dev --diff prod/);
-        assert.ok(!job.steps!.some((s) => s.uses?.startsWith("pulumi/actions") || s.uses?.startsWith("aws-actions/")));
+        assert.ok(!job.steps!.some((s) => s.uses?.startsWith("pulumi/") || s.uses?.startsWith("aws-actions/") || s.uses === STACK_ACCESS));
     });
 
-    it("run every job that touches a secret only for pull requests from this repository", () => {
-        for (const [id, job] of Object.entries(preview.jobs)) {
-            if (JSON.stringify(job).includes("secrets.")) assert.equal(job.if, sameRepo, id);
-        }
+    it("run every job that touches a credential only for pull requests from this repository", () => {
+        for (const r of runs.filter((x) => x.file === "preview.yml" && holdsCredentials(x))) assert.equal(r.job.if, sameRepo, r.id);
     });
 });
 
 describe("deploys from main", () => {
     const deploy = workflows["deploy.yml"];
 
-    it("test first, then update dev, then prod behind the production environment's approval", () => {
+    it("test first, then update dev, then prod", () => {
         assert.equal(deploy.jobs.test.uses, "./.github/workflows/ci.yml");
         assert.equal(deploy.jobs["up-dev"].needs, "test");
         assert.equal(deploy.jobs["up-prod"].needs, "up-dev");
-        assert.equal(deploy.jobs["up-prod"].environment, "production");
-        for (const [id, stack] of [["up-dev", "dev"], ["up-prod", "prod"]]) {
-            const step = pulumiStep(deploy.jobs[id].steps!)!;
-            assert.equal(step.with!.command, "up", id);
-            assert.match(String(step.with!["stack-name"]), new RegExp(`/${stack}$`), id);
-            assert.equal(step.with!.policyPacks, "policy", id);
-            assert.equal(step.with!.policyPackConfigs, `policy/config/${stack}.json`, id);
-            assert.equal(deploy.jobs[id].steps!.find((s) => s.uses === "./.github/actions/stack-access")!.with!.stack, stack, id);
-        }
+        for (const id of ["up-dev", "up-prod"]) assert.equal(pulumiStep(deploy.jobs[id].steps!)!.with!.policyPacks, "policy", id);
     });
 
     it("update each stack in its own concurrency group, never cancelled", () => {
@@ -168,7 +272,7 @@ describe("deploys from main", () => {
         });
         assert.deepEqual(groups, ["pulumi-up-dev", "pulumi-up-prod"]);
         // No other job shares an update group: a preview must not replace a pending deploy.
-        for (const { file, id, job } of jobs) {
+        for (const { file, id, job } of runs) {
             if (!["up-dev", "up-prod"].includes(id)) assert.ok(!groups.includes(String(groupOf(job))), `${file}:${id}`);
         }
         assert.match(String(groupOf(workflows["preview.yml"].jobs.preview)), /\$\{\{ matrix\.stack \}\}/);
@@ -176,12 +280,55 @@ describe("deploys from main", () => {
 });
 
 describe("credentials", () => {
-    it("keep secrets out of shell scripts: only in env or with of an action step", () => {
+    it("give ci.yml (tests and secret scan) no secret, no environment and no OIDC token", () => {
+        assert.deepEqual(secretNames(workflowText["ci.yml"]), []);
+        for (const [id, job] of Object.entries(workflows["ci.yml"].jobs)) {
+            assert.equal(job.environment, undefined, id);
+            assert.deepEqual(job.permissions, { contents: "read" }, id);
+        }
+        assert.ok(!("secrets" in workflows["deploy.yml"].jobs.test), "deploy.yml calls ci.yml without passing secrets");
+    });
+
+    it("hold no repository-wide secret: the environment's Vault token is the only secret, and only environment jobs read it", () => {
+        const referenced = new Set(Object.values(workflowText).flatMap(secretNames));
+        assert.deepEqual([...referenced], ["VAULT_TOKEN"]);
+        for (const r of runs) if (secretNames(jobText(r)).length > 0) assert.ok(r.environment, `${r.file}:${r.id}`);
+        for (const r of runs.filter(holdsCredentials)) {
+            const access = accessStep(r.steps)!;
+            assert.deepEqual(access.with, {
+                stack: access.with!.stack,
+                "role-to-assume": "${{ vars.AWS_ROLE_ARN }}",
+                "pulumi-organization": "${{ vars.PULUMI_ORG }}",
+                "pulumi-team": "${{ vars.PULUMI_TEAM }}",
+            }, `${r.file}:${r.id}: role and team from the environment's variables`);
+            assert.deepEqual(pulumiStep(r.steps)!.env, {
+                PULUMI_ACCESS_TOKEN: `\${{ steps.${access.id}.outputs.pulumi-access-token }}`,
+                VAULT_TOKEN: "${{ secrets.VAULT_TOKEN }}",
+            }, `${r.file}:${r.id}`);
+        }
+    });
+
+    it("log in to Pulumi Cloud with a short-lived team token through OIDC, handed only to the Pulumi step", () => {
+        const login = stackAccessAction.runs.steps.filter((s) => s.uses?.startsWith("pulumi/auth-actions@"));
+        assert.equal(login.length, 1);
+        assert.deepEqual(login[0].with, {
+            organization: "${{ inputs.pulumi-organization }}",
+            "requested-token-type": "urn:pulumi:token-type:access_token:team",
+            scope: "team:${{ inputs.pulumi-team }}",
+            "token-expiration": 7200,
+            "export-environment-variables": false,
+        });
+        assert.equal(stackAccessAction.outputs?.["pulumi-access-token"].value, `\${{ steps.${login[0].id}.outputs.pulumi-access-token }}`);
+        // The login is the last step: no later step of the action runs with it.
+        assert.equal(stackAccessAction.runs.steps.at(-1), login[0]);
+    });
+
+    it("keep secrets and tokens out of shell scripts: only in env or with of an action step", () => {
         for (const s of allSteps) {
             const script = s.run ?? "";
-            assert.ok(!/\$\{\{\s*(secrets|inputs|github\.event)\b/.test(script), `no expression injected into a script: ${script}`);
-            assert.ok(!/PULUMI_ACCESS_TOKEN|VAULT_TOKEN|GITHUB_TOKEN|set -x/.test(script), `no token echoed: ${script}`);
-            if (s.run) assert.ok(!JSON.stringify(s.env ?? {}).includes("secrets."), `no secret in a script's environment: ${s.name}`);
+            assert.ok(!/\$\{\{\s*(secrets|inputs|github\.event|steps\.[\w-]+\.outputs\.pulumi-access-token)\b/.test(script), `no expression injected into a script: ${script}`);
+            assert.ok(!/PULUMI_ACCESS_TOKEN|VAULT_TOKEN|GITHUB_TOKEN|pulumi-access-token|set -x/.test(script), `no token echoed: ${script}`);
+            if (s.run) assert.ok(!/secrets\.|pulumi-access-token/.test(JSON.stringify(s.env ?? {})), `no secret in a script's environment: ${s.name}`);
         }
     });
 
@@ -195,12 +342,19 @@ describe("credentials", () => {
         assert.ok(!allSteps.some((s) => /AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)/.test(JSON.stringify(s))));
     });
 
-    it("pin every action to an exact version, and the Pulumi CLI to the SDK's version", () => {
+    it("use each action at its confirmed tag (or a commit SHA), and the Pulumi CLI at the SDK's version", () => {
         const pkg = JSON.parse(read(path.join(repoRoot, "package.json")));
-        for (const s of allSteps.filter((x) => x.uses)) assert.match(s.uses!, /^(\.\/|[\w.-]+\/[\w.-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})$)/, s.uses);
-        for (const { job, steps } of jobs) {
+        const used = new Set<string>();
+        for (const s of allSteps.filter((x) => x.uses && !x.uses.startsWith("./"))) {
+            const [action, ref] = s.uses!.split("@");
+            used.add(action);
+            assert.ok(action in ACTION_PINS, `${action} is not a reviewed action`);
+            assert.ok(ref === ACTION_PINS[action] || /^[0-9a-f]{40}$/.test(ref), `${s.uses}: expected ${action}@${ACTION_PINS[action]} or a commit SHA`);
+        }
+        assert.deepEqual([...used].sort(), Object.keys(ACTION_PINS).sort());
+        for (const { steps } of runs) {
             const step = pulumiStep(steps);
-            if (step) assert.equal(step.with!["pulumi-version"], pkg.dependencies["@pulumi/pulumi"], JSON.stringify(job.steps?.[0]));
+            if (step) assert.equal(step.with!["pulumi-version"], pkg.dependencies["@pulumi/pulumi"]);
         }
     });
 
@@ -217,5 +371,87 @@ describe("credentials", () => {
                 context: config["platform-secrets:kubernetes"].context,
             });
         }
+    });
+});
+
+/**
+ * The simulator catalogs GitHub's `token.actions.githubusercontent.com:<claim>` keys but not `:sub`
+ * and `:aud`, which it would ignore (decide() fails on ignored keys). Both are renamed, in the
+ * policy and the request alike, to a provider's keys it does evaluate, which StringEquals compares
+ * the same way.
+ */
+const STAND_IN = "cognito-identity.amazonaws.com";
+function renameGithubKeys<T>(value: T): T {
+    const text = JSON.stringify(value).replaceAll(`"${githubIssuer}:sub"`, `"${STAND_IN}:sub"`).replaceAll(`"${githubIssuer}:aud"`, `"${STAND_IN}:aud"`);
+    return JSON.parse(text) as T;
+}
+
+describe("the AWS roles' OIDC trust (IAM policy simulator)", () => {
+    const repository = "example-org/platform-secrets";
+    const accountId = "111122223333";
+    const provider = `arn:aws:iam::${accountId}:oidc-provider/${githubIssuer}`;
+    const assume = (trust: Policy, claims: { sub: string; aud?: string }, principal = provider): Promise<Decision> =>
+        decide({
+            principal,
+            action: "sts:AssumeRoleWithWebIdentity",
+            resource: `arn:aws:iam::${accountId}:role/platform-secrets-ci`,
+            accountId,
+            context: renameGithubKeys({ [`${githubIssuer}:sub`]: claims.sub, [`${githubIssuer}:aud`]: claims.aud ?? awsAudience }),
+            resourcePolicy: renameGithubKeys(trust),
+        });
+
+    for (const env of ciEnvironments) {
+        it(`lets only jobs in the ${env.name} environment of this repository assume the ${env.name} role`, async () => {
+            const trust = githubOidcTrustPolicy({ repository, accountId, environment: env.name }) as Policy;
+            assert.equal(await assume(trust, { sub: `repo:${repository}:environment:${env.name}` }), "Allowed");
+            const others = [
+                ...ciEnvironments.filter((e) => e !== env).map((e) => environmentSubject(repository, e.name)),
+                `repo:${repository}:pull_request`,
+                `repo:${repository}:ref:refs/heads/main`,
+                `repo:${repository}:environment:${env.name}-copy`,
+                `repo:example-org/a-fork:environment:${env.name}`,
+            ];
+            for (const sub of others) assert.equal(await assume(trust, { sub }), "ImplicitlyDenied", sub);
+            assert.equal(await assume(trust, { sub: environmentSubject(repository, env.name), aud: `urn:pulumi:org:example-org` }), "ImplicitlyDenied", "another audience");
+            assert.equal(await assume(trust, { sub: environmentSubject(repository, env.name) }, `arn:aws:iam::444455556666:oidc-provider/${githubIssuer}`), "ImplicitlyDenied", "another account's provider");
+            // Exact matches only: no StringLike, no wildcard anywhere in the conditions.
+            const conditions = JSON.stringify(trust.Statement.map((s) => s.Condition));
+            assert.ok(!/StringLike|\*|\?/.test(conditions), conditions);
+        });
+    }
+});
+
+describe("docs/guardrails.md", () => {
+    it("lists every environment with its runner labels, protection rules and OIDC subject", () => {
+        for (const env of ciEnvironments) {
+            const row = guardrails.split("\n").find((l) => l.startsWith(`| \`${env.name}\` |`));
+            assert.ok(row, `a setup table row for ${env.name}`);
+            assert.ok(row.includes(`\`[self-hosted, ${env.runnerLabel}]\``), `${env.name}: runner labels`);
+            assert.ok(row.includes(`\`repo:<org>/<repo>:environment:${env.name}\``), `${env.name}: OIDC subject`);
+            assert.equal(row.includes("required reviewers"), env.requiredReviewers, `${env.name}: reviewers`);
+            assert.equal(row.includes("`main` only"), env.deploymentBranches === "main", `${env.name}: deployment branches`);
+        }
+    });
+
+    it("names every action at the tag the workflows use, and tells adopters to pin commit SHAs", () => {
+        for (const [action, ref] of Object.entries(ACTION_PINS)) assert.ok(guardrails.includes(`${action}@${ref}`), `${action}@${ref}`);
+        assert.match(guardrails, /pin every action to the full commit SHA/i);
+    });
+
+    it("shows every manual preview and up with the policy pack and the stack's policy config", () => {
+        const commands: string[] = [];
+        // Shell blocks (the diagrams are plain blocks), with continuation lines joined.
+        for (const block of guardrails.matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g)) {
+            const lines = block[1].replace(/\\\n\s*/g, " ").split("\n");
+            commands.push(...lines.filter((l) => /^\s*pulumi (up|preview)\b/.test(l.replace(/#.*$/, ""))));
+        }
+        for (const span of guardrails.replace(/```[\s\S]*?```/g, "").matchAll(/`(pulumi (?:up|preview) [^`]+)`/g)) commands.push(span[1]);
+        assert.ok(commands.length >= 4, `found ${commands.length} commands`);
+        for (const c of commands) assert.match(c, /--policy-pack policy --policy-pack-config policy\/config\/(\$STACK|\$\{STACK\}|<stack>|dev|prod)\.json/, c);
+    });
+
+    it("says validate-config needs a published pack, and which tests check the local config files", () => {
+        for (const m of guardrails.matchAll(/validate-config[^\n]*/g)) assert.match(m[0], /validate-config <org>\/<pack> <version>/, m[0]);
+        assert.match(guardrails, /test\/policy\.test\.ts/);
     });
 });
