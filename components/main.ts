@@ -22,6 +22,10 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
     // Validate everything before constructing anything: bad config registers nothing.
     const config = loadConfig();
     const now = options.now ?? new Date();
+    if (Date.parse(`${config.rotation.epoch}T00:00:00Z`) > now.getTime()) {
+        // Legitimate (scheduling starts later), but a typo here silently stops scheduled rotation.
+        pulumi.log.warn(`rotation.epoch ${config.rotation.epoch} is in the future: no scheduled rotation happens before it`);
+    }
 
     const providers = {
         vault: createVaultProvider(config),
@@ -63,7 +67,7 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         /** Every secret without its value: app, env var, Vault path and property, source, generation, age. */
         inventory: config.apps.flatMap((app) => credentials[app.name].inventory),
         /** The rotation counters applied per "<app>/<secret>"; the next update reads them back. */
-        [ROTATION_STATE_OUTPUT]: Object.assign({}, ...config.apps.map((app) => credentials[app.name].rotationState)),
+        [ROTATION_STATE_OUTPUT]: pulumi.all(config.apps.map((app) => credentials[app.name].rotationState)).apply((states) => Object.assign({}, ...states)),
         /** Vault paths, policy and role names, and each app's KV data version (no values). */
         vault: vaultPlatform.summary(),
         /** app → target → { bucketName, bucketArn, roleArn, serviceAccount, namespace, prefix }: for the ServiceAccounts and CronJobs. */

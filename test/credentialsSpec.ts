@@ -263,7 +263,7 @@ export function describeCredentials(stack: string): void {
             const off = await runStack(stack, { config: withRotation({ maxAgeDays: 0 }), previousOutputs: after(base) });
             assert.deepEqual(randomsReplaced(base, off), [], "turning scheduling off rotates nothing");
             const moved = await runStack(stack, { config: withRotation({ epoch: "2025-01-01" }), previousOutputs: after(base) });
-            assert.ok(randomsReplaced(base, moved).filter((n) => n.startsWith("nemo-server-jwt_secret")).length <= 1);
+            assert.equal(randomsReplaced(base, moved).filter((n) => n.startsWith("nemo-server-jwt_secret")).length, 1, "an earlier epoch moves the counter: one rotation");
         });
 
         it("a reverted generation bump rotates nothing back", async () => {
@@ -271,6 +271,24 @@ export function describeCredentials(stack: string): void {
             const reverted = await runStack(stack, { previousOutputs: after(bumped) });
             assert.deepEqual(randomsReplaced(bumped, reverted), []);
             assert.deepEqual(jwt(reverted), jwt(bumped));
+        });
+
+        it("takes up, once, a rotation that a targeted update did not apply, and never replaces both slots", async () => {
+            const start = await runStack(stack, { now: later(0) });
+            // A period passes; someone runs `pulumi up --target-replace <session_key>`: every other
+            // resource, the JWT slots included, keeps its state from `start`.
+            const sessionKey = start.resources.find((r) => r.type === "random:index/randomBytes:RandomBytes" && r.name === "nemo-server-session_key-value")!;
+            const targeted = await runStack(stack, { now: later(1), previousOutputs: after(start), target: { previous: start, urns: [sessionKey.urn] } });
+            const slot = (r: RunResult, s: "a" | "b") => r.resources.find((x) => x.name === `nemo-server-jwt_secret-slot-${s}`)!.outputs.keepers as Record<string, string>;
+            assert.deepEqual([slot(targeted, "a"), slot(targeted, "b")], [slot(start, "a"), slot(start, "b")], "the targeted update left the JWT slots alone");
+            const state = (r: RunResult) => (after(r)[ROTATION_STATE_OUTPUT] as Record<string, { applied: number }>)["nemo-server/jwt_secret"].applied;
+            assert.equal(state(targeted), state(start), "the state records what the provider holds, not what the program wanted");
+            // Another period passes before the next full update: one step, one slot.
+            const full = await runStack(stack, { now: later(2), previousOutputs: after(targeted) });
+            const moved = (["a", "b"] as const).filter((s) => slot(full, s).rotation !== slot(start, s).rotation);
+            assert.equal(moved.length, 1, "exactly one JWT slot replaced");
+            assert.equal(appData(full, "nemo-server").jwt_secret_previous, appData(start, "nemo-server").jwt_secret_primary);
+            assert.equal(state(full), state(start) + 1);
         });
 
         it("recovers lost counters from the inventory without rotating, and stops when it cannot tell", async () => {
@@ -314,7 +332,7 @@ export function describeCredentials(stack: string): void {
             assert.equal(token.lastRotated, TEST_NOW.toISOString().replace(/\.\d{3}Z$/, "Z"));
         });
 
-        it("every rotation record is replaced with its random resource, so --target-replace updates it too", () => {
+        it("every rotation date is declared to be replaced with its random resource (replaceWith) and keyed like it", () => {
             for (const stamp of base.resources.filter((r) => r.type === "time:index/static:Static")) {
                 const random = base.resources.find((r) => RANDOM_TYPES.has(r.type) && `${r.name}-rotated-at` === stamp.name);
                 assert.ok(random, `no random resource for ${stamp.name}`);

@@ -79,6 +79,25 @@ describe("npm run plan", () => {
         assert.ok(periods.differences.some((d: { path: string }) => d.path === "inputs.keepers.rotation"), "dev and prod rotate on different schedules");
     });
 
+    it("writes the whole plan into a pipe that reads slowly", async () => {
+        // A shell pipeline into a reader that starts late: output queued at exit must not be lost.
+        const script = `${JSON.stringify(process.execPath)} --import tsx tools/plan.ts --stack prod --json --now ${NOW} 2>/dev/null | (sleep 1; cat)`;
+        const { stdout } = await promisify(execFile)("bash", ["-c", script], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+        assert.ok(stdout.length > 65536, `only ${stdout.length} bytes`);
+        assert.equal(JSON.parse(stdout).stack, "prod");
+    });
+
+    it("--previous-outputs plans the next update: the last deployment's counters hold until the schedule moves", async () => {
+        const first = JSON.parse((await plan("--stack", "prod", "--json", "--now", NOW)).stdout);
+        const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
+        const file = path.join(dir, "last.json");
+        // As `pulumi stack output --json` prints them: a rotation state three updates behind the schedule.
+        const state = Object.fromEntries(Object.entries<any>(first.outputs.rotationState).map(([id, s]) => [id, { applied: s.applied - 3, offset: 0 }]));
+        writeFileSync(file, JSON.stringify({ environment: "prod", rotationState: state }));
+        const next = JSON.parse((await plan("--stack", "prod", "--json", "--now", NOW, "--previous-outputs", file)).stdout);
+        for (const [id, s] of Object.entries<any>(next.outputs.rotationState)) assert.equal(s.applied, state[id].applied + 1, `${id} moves one step, not three`);
+    });
+
     it("exits non-zero with the validation message on bad config, and --strict fails like preview", async () => {
         const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
         const file = path.join(dir, "Pulumi.bad.yaml");

@@ -63,14 +63,16 @@ async function bench(): Promise<void> {
     for (const n of sizes) rows.push(await measure(`generated: ${n} apps x 10 secrets`, "prod", generatedCatalog(n), repeat));
 
     const base = rows[1];
-    process.stdout.write(`offline plan under mocks, best of ${repeat}, node ${process.version}\n\n`);
-    process.stdout.write(`${"catalog".padEnd(36)} ${"resources".padStart(9)} ${"wall ms".padStart(9)} ${"ms/resource".padStart(11)} ${"x time vs smallest".padStart(18)}\n`);
+    const lines = [`offline plan under mocks, best of ${repeat}, node ${process.version}\n\n`];
+    lines.push(`${"catalog".padEnd(36)} ${"resources".padStart(9)} ${"wall ms".padStart(9)} ${"ms/resource".padStart(11)} ${"x time vs smallest".padStart(18)}\n`);
     for (const r of rows) {
         const ratio = r === rows[0] ? "" : (r.ms / base.ms).toFixed(1);
-        process.stdout.write(
+        lines.push(
             `${r.label.padEnd(36)} ${String(r.resources).padStart(9)} ${r.ms.toFixed(0).padStart(9)} ${(r.ms / r.resources).toFixed(2).padStart(11)} ${ratio.padStart(18)}\n`,
         );
     }
+    // Resolve once stdout is flushed: exiting earlier would truncate a piped table.
+    await new Promise<void>((resolve) => process.stdout.write(lines.join(""), () => resolve()));
 }
 
 bench().then(

@@ -21,7 +21,12 @@ function usage(message?: string): never {
     process.exit(2);
 }
 
-function printText(plan: Plan): void {
+/** Writes to stdout and resolves once it is flushed: exiting earlier truncates a piped plan. */
+function emit(text: string): Promise<void> {
+    return new Promise((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+}
+
+function printText(plan: Plan): Promise<void> {
     const out: string[] = [`# offline plan: project ${plan.project}, stack ${plan.stack}, ${plan.resources.length} resources`, ""];
     for (const r of plan.resources) {
         out.push(`+ ${r.urn}`);
@@ -39,7 +44,7 @@ function printText(plan: Plan): void {
         );
     }
     out.push("", "# outputs", stringify(plan.outputs, { lineWidth: 0 }).trimEnd());
-    process.stdout.write(`${out.join("\n")}\n`);
+    return emit(`${out.join("\n")}\n`);
 }
 
 async function cli(): Promise<void> {
@@ -73,12 +78,9 @@ async function cli(): Promise<void> {
         // The other stack's own last outputs are not at hand: plan it as a new stack.
         const other = await buildPlan(values.diff, { ...options, previousOutputs: undefined });
         const diff = diffPlans(plan, other);
-        if (values.json) process.stdout.write(`${stableStringify(diff)}\n`);
-        else process.stdout.write(`${stringify(diff, { lineWidth: 0 })}`);
-        return;
+        return emit(values.json ? `${stableStringify(diff)}\n` : stringify(diff, { lineWidth: 0 }));
     }
-    if (values.json) process.stdout.write(`${stableStringify(plan)}\n`);
-    else printText(plan);
+    return values.json ? emit(`${stableStringify(plan)}\n`) : printText(plan);
 }
 
 cli().then(

@@ -26,7 +26,7 @@ export interface InventoryEntry {
     /** The manual generation from rotation.generations. */
     generation: number;
     /** The rotation counter applied (generations and scheduled periods, one step per update). */
-    rotationCounter?: number;
+    rotationCounter?: pulumi.Output<number>;
     maxAgeDays: number;
     /** RFC 3339 time the current value was generated (generated secrets only). */
     lastRotated?: pulumi.Output<string>;
@@ -47,7 +47,7 @@ export class AppCredentials extends pulumi.ComponentResource {
     /** The properties `data` holds, with the env var / Secret key each is exposed as. */
     readonly properties: PropertySpec[];
     /** The rotation counters applied, per "<app>/<secret>": a stack output the next update reads. */
-    readonly rotationState: RotationState;
+    readonly rotationState: pulumi.Output<RotationState>;
     readonly inventory: InventoryEntry[];
     readonly generated: Record<string, GeneratedSecret>;
 
@@ -55,7 +55,7 @@ export class AppCredentials extends pulumi.ComponentResource {
         super("platform-secrets:credentials:AppCredentials", name, {}, opts);
         const { app, epoch, now, previous } = args;
         const values: Record<string, pulumi.Output<string>> = {};
-        this.rotationState = {};
+        const applied: pulumi.Output<[string, { applied: number; offset: number }]>[] = [];
         this.generated = {};
         this.inventory = [];
         this.properties = [];
@@ -76,11 +76,13 @@ export class AppCredentials extends pulumi.ComponentResource {
             if (s.source.kind === "random-bytes" || s.source.kind === "password") {
                 const period = schedulePeriod(now, epoch, s.maxAgeDays);
                 const state = advance(rotationCounter(s.generation, period), previous[s.id]);
-                this.rotationState[s.id] = state;
                 const g = new GeneratedSecret(`${name}-${s.key}`, { secret: s, rotation: state.applied }, { parent: this });
                 this.generated[s.key] = g;
                 Object.assign(values, g.values);
-                entry.rotationCounter = state.applied;
+                // Record what the provider holds, with the offset intended: a rotation an update did
+                // not apply (a targeted update) is then taken up, once, by the next full update.
+                applied.push(g.appliedRotation.apply((a): [string, { applied: number; offset: number }] => [s.id, { applied: a, offset: state.offset }]));
+                entry.rotationCounter = g.appliedRotation;
                 entry.lastRotated = g.lastRotated;
                 entry.nextScheduledRotation = period.next;
             } else if (s.source.kind === "supplied") {
@@ -99,6 +101,7 @@ export class AppCredentials extends pulumi.ComponentResource {
 
         for (const s of app.secrets) for (const p of s.properties) if (p.property in values) this.properties.push(p);
         this.data = pulumi.secret(pulumi.all(values));
+        this.rotationState = pulumi.all(applied).apply((entries) => Object.fromEntries(entries));
         this.registerOutputs({ rotationState: this.rotationState });
     }
 }

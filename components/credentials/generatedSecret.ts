@@ -25,6 +25,12 @@ export class GeneratedSecret extends pulumi.ComponentResource {
     readonly values: Record<string, pulumi.Output<string>>;
     /** The rotation counter the current value (the primary, for dual-key) was generated for. */
     readonly rotation: number;
+    /**
+     * The rotation counter the provider's state holds, read back from the random resources' keepers
+     * (the highest slot, for dual-key). It differs from `rotation` when the update did not apply this
+     * resource (`pulumi up --target` elsewhere): the engine then returns the old keepers.
+     */
+    readonly appliedRotation: pulumi.Output<number>;
     /** When the current value (the primary, for dual-key) was generated, RFC 3339. */
     readonly lastRotated: pulumi.Output<string>;
     /** The random resources by slot, for `pulumi up --target-replace`. */
@@ -76,7 +82,9 @@ export class GeneratedSecret extends pulumi.ComponentResource {
             }
             this.lastRotated = bySlot[state.primary].rotatedAt.rfc3339;
         }
-        this.registerOutputs({ rotation: this.rotation, lastRotated: this.lastRotated });
+        const keptRotations = Object.values(this.slots).map((r) => r!.keepers.apply((k) => Number(k?.rotation)));
+        this.appliedRotation = pulumi.all(keptRotations).apply((rotations) => Math.max(...rotations));
+        this.registerOutputs({ rotation: this.rotation, appliedRotation: this.appliedRotation, lastRotated: this.lastRotated });
     }
 }
 

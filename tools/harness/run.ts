@@ -11,7 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createMocks, MockContext } from "./mocks";
-import { fromWire, SecretValue, toWireSecret } from "./secret";
+import { fromWire, reveal, SecretValue, toWireSecret } from "./secret";
 import { projectName, readStackConfig, RuntimeConfig, toRuntimeConfig } from "./stackConfig";
 
 export interface RecordedOptions {
@@ -33,6 +33,8 @@ export interface ResourceRecord {
     type: string;
     name: string;
     custom: boolean;
+    /** The provider's id for a custom resource. */
+    id?: string;
     parent?: string;
     /** Provider reference `urn::id`, as the engine sees it. */
     provider?: string;
@@ -66,6 +68,12 @@ export interface RunOptions {
      * earlier run), for the program's StackReference to itself; none means a new stack.
      */
     previousOutputs?: Record<string, unknown>;
+    /**
+     * Emulates `pulumi up --target <urns>` after the run `previous`: every custom resource of
+     * `previous` not named in `urns` keeps its outputs from then, as the engine keeps untargeted
+     * resources as they are.
+     */
+    target?: { previous: RunResult; urns: string[] };
     /** Program module to run; defaults to components/main. */
     programModule?: string;
     /** Called with the runtime config before the run, e.g. to patch undecryptable values. */
@@ -134,6 +142,7 @@ function instrumentMonitor(records: Map<string, ResourceRecord>, counter: Pendin
                 const struct = resp.getObject();
                 if (struct) resp.setObject(struct.constructor.fromJavaScript(state));
                 record.outputs = fromWire(state) as Record<string, unknown>;
+                record.id = resp.getId() || undefined;
             }
             counter.pending--;
             callback(err, resp);
@@ -176,7 +185,11 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     opts.prepareConfig?.(runtimeConfig);
     pulumi.runtime.setAllConfig(runtimeConfig.values, runtimeConfig.secretKeys);
 
-    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {} };
+    const untouched = new Map<string, { id?: string; state: Record<string, unknown> }>();
+    for (const r of opts.target?.previous.resources ?? []) {
+        if (r.custom && !opts.target!.urns.includes(r.urn)) untouched.set(`${r.type}::${r.name}`, { id: r.id, state: reveal(r.outputs) as Record<string, unknown> });
+    }
+    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {}, untouched };
     // "organization" is what a self-managed backend calls every stack's organization.
     await pulumi.runtime.setMocks(createMocks(ctx), projectName, opts.stack, false, "organization");
 

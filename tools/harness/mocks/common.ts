@@ -11,6 +11,11 @@ export interface MockContext {
     now: Date;
     /** The stack outputs of "the last deployment", which a StackReference to the stack itself reads. */
     previousOutputs: Record<string, unknown>;
+    /**
+     * `pulumi up --target`: resources the update does not touch keep their last state, keyed
+     * "<type>::<name>" (the engine returns their old outputs whatever the program's inputs say).
+     */
+    untouched: Map<string, { id?: string; state: State }>;
 }
 
 export type State = Record<string, unknown>;
