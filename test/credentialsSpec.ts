@@ -266,6 +266,12 @@ export function describeCredentials(stack: string): void {
             assert.equal(randomsReplaced(base, moved).filter((n) => n.startsWith("nemo-server-jwt_secret")).length, 1, "an earlier epoch moves the counter: one rotation");
         });
 
+        it("a generation bump landing on a period boundary rotates a dual-key secret once, not twice", async () => {
+            const both = await runStack(stack, { now: later(1), config: withGeneration(stack, "nemo-server/jwt_secret", 1), previousOutputs: after(base) });
+            assert.equal(randomsReplaced(base, both).filter((n) => n.startsWith("nemo-server-jwt_secret")).length, 1);
+            assert.equal(jwt(both).jwt_secret_previous, jwt(base).jwt_secret_primary);
+        });
+
         it("a reverted generation bump rotates nothing back", async () => {
             const bumped = await runStack(stack, { config: withGeneration(stack, "nemo-server/jwt_secret", 1), previousOutputs: after(base) });
             const reverted = await runStack(stack, { previousOutputs: after(bumped) });
