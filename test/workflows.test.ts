@@ -216,7 +216,9 @@ describe("runners: stack jobs inside the network, everything else on GitHub-host
 
     it("release prod credentials only after a reviewer approves, and deploy only from main", () => {
         for (const env of ciEnvironments) {
-            if (env.stack === "prod") assert.equal(env.requiredReviewers, true, env.name);
+            // A stack whose stateful resources are protected is a production stack: its credentials need a reviewer.
+            const protectedStack = (readStackConfig(env.stack)["platform-secrets:protection"] as { protectStateful?: boolean } | undefined)?.protectStateful === true;
+            if (protectedStack) assert.equal(env.requiredReviewers, true, env.name);
             assert.equal(env.deploymentBranches, env.purpose === "deploy" ? "main" : "any", env.name);
         }
         assert.equal(workflows["deploy.yml"].jobs["up-prod"].environment, "production");
