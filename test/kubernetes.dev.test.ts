@@ -29,7 +29,7 @@ describe("kubernetes (dev)", () => {
         assert.equal(release.inputs.namespace, install.namespace);
         assert.deepEqual(release.inputs.repositoryOpts, { repo: "https://charts.external-secrets.io" });
         assert.deepEqual(release.inputs.values, { installCRDs: true });
-        oneNamed(run(), TYPES.namespace, install.namespace);
+        assert.equal(release.inputs.createNamespace, true, "Helm creates its namespace; no Namespace resource owns it");
     });
 
     it("every store and ExternalSecret waits for the ESO release (its CRDs and webhook)", () => {
@@ -48,7 +48,7 @@ describe("kubernetes (dev)", () => {
 
     it("creates the app namespaces (manageNamespace), unprotected in dev, and the ExternalSecrets in them", () => {
         const names = byType(run(), TYPES.namespace).map((n) => (n.inputs.metadata as any).name).sort();
-        assert.deepEqual(names, ["external-secrets", "kube-utilities", "nemo-server", "soma-memory"]);
+        assert.deepEqual(names, ["nemo-server", "soma-memory"], "only the app namespaces the stack manages");
         for (const app of config.apps) {
             const ns = oneNamed(run(), TYPES.namespace, app.namespace);
             assert.equal(ns.options.protect, undefined);
@@ -66,7 +66,8 @@ describe("kubernetes (dev)", () => {
         const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
         const variant = stackConfig("dev");
         const k = variant[`${projectName}:kubernetes`];
-        k.externalSecrets = { ...k.externalSecrets, storeKind: "SecretStore", vaultCaBundlePem: PEM, install: { enabled: false } };
+        const { vaultCaProvider: _inCluster, ...eso } = k.externalSecrets;
+        k.externalSecrets = { ...eso, storeKind: "SecretStore", vaultCaBundlePem: PEM, install: { enabled: false } };
         variant[`${projectName}:reloader`] = { ...variant[`${projectName}:reloader`], enabled: false };
         variant[`${projectName}:aws`] = { ...variant[`${projectName}:aws`], identity: "pod-identity" };
         variant[`${projectName}:apps`]["soma-memory"].backups.qdrant = { serviceAccount: "soma-memory-backup-qdrant", manageServiceAccount: false };

@@ -100,18 +100,15 @@ describe("kubernetes (prod)", () => {
         for (const r of kubernetesResources(run())) assert.equal(r.options.dependsOn?.some((d) => d.includes("helm.sh")) ?? false, false, r.name);
     });
 
-    it("creates exactly what prod needs: the app namespaces exist already, only kube-utilities is created", () => {
+    it("creates exactly what prod needs: the app namespaces exist already, kube-utilities comes with Helm", () => {
         const count = (type: string) => byType(run(), type).length;
-        assert.deepEqual(
-            byType(run(), TYPES.namespace).map((n) => (n.inputs.metadata as any).name),
-            ["kube-utilities"],
-        );
+        assert.deepEqual(byType(run(), TYPES.namespace), []);
         assert.equal(count(TYPES.clusterSecretStore), config.apps.length);
         assert.equal(count(TYPES.secretStore), 0);
         assert.equal(count(TYPES.externalSecret), config.apps.length);
         assert.equal(count(TYPES.release), 1);
         const types = new Set(kubernetesResources(run()).map((r) => r.type));
-        assert.deepEqual([...types].sort(), [TYPES.namespace, TYPES.serviceAccount, TYPES.clusterRoleBinding, TYPES.clusterSecretStore, TYPES.externalSecret, TYPES.release].sort());
+        assert.deepEqual([...types].sort(), [TYPES.serviceAccount, TYPES.clusterRoleBinding, TYPES.clusterSecretStore, TYPES.externalSecret, TYPES.release].sort());
         // The ExternalSecrets land in the referenced namespaces.
         for (const app of config.apps) assert.equal((oneNamed(run(), TYPES.externalSecret, app.secretName).inputs.metadata as any).namespace, app.namespace);
     });

@@ -117,6 +117,7 @@ export function expectedExternalSecretSpec(config: PlatformConfig, app: AppSpec)
 export function expectedStoreSpec(config: PlatformConfig, app: AppSpec): ISecretStoreSpec {
     const kind = config.kubernetes.externalSecrets.storeKind;
     const pem = config.kubernetes.externalSecrets.vaultCaBundlePem;
+    const caProvider = config.kubernetes.externalSecrets.vaultCaProvider;
     return {
         ...(kind === "ClusterSecretStore" ? { conditions: [{ namespaces: [app.namespace] }] } : {}),
         provider: {
@@ -125,6 +126,10 @@ export function expectedStoreSpec(config: PlatformConfig, app: AppSpec): ISecret
                 path: config.vault.kv.path,
                 version: "v2",
                 ...(pem ? { caBundle: Buffer.from(pem).toString("base64") } : {}),
+                // Written out field by field: a ClusterSecretStore names the ConfigMap's namespace, a SecretStore may not.
+                ...(caProvider
+                    ? { caProvider: { type: caProvider.type, name: caProvider.name, key: caProvider.key, ...(kind === "ClusterSecretStore" ? { namespace: caProvider.namespace } : {}) } }
+                    : {}),
                 auth: {
                     kubernetes: {
                         mountPath: config.vault.kubernetesAuth.path,
@@ -299,7 +304,9 @@ export function sharedKubernetesChecks(stack: string, run: () => RunResult): voi
         assert.deepEqual(release.inputs.repositoryOpts, { repo: "https://stakater.github.io/stakater-charts" });
         assert.equal(release.inputs.namespace, file.namespace);
         assert.equal(file.namespace, "kube-utilities");
-        oneNamed(run(), TYPES.namespace, file.namespace);
+        // Helm creates the shared namespace if missing and never deletes it; no Namespace resource owns it.
+        assert.equal(release.inputs.createNamespace, true);
+        assert.deepEqual(byType(run(), TYPES.namespace).filter((n) => (n.inputs.metadata as any).name === file.namespace), []);
         assert.deepEqual(release.inputs.values, {
             reloader: {
                 reloadStrategy: "annotations",

@@ -176,19 +176,16 @@ export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
         }
     }
 
-    // Namespaces this program creates, each exactly once: Reloader's, ESO's, and managed app namespaces.
-    const created = new Map<string, string>();
-    const claim = (namespace: string, owner: string, path: (string | number)[]) => {
-        const other = created.get(namespace);
-        if (other && other !== owner) add(path, `namespace ${namespace} is already created for ${other}; each namespace this program creates needs one owner`);
-        else created.set(namespace, owner);
-    };
-    if (c.reloader.enabled) claim(c.reloader.namespace, "reloader.namespace", ["reloader", "namespace"]);
-    if (c.kubernetes.externalSecrets.install.enabled) {
-        claim(c.kubernetes.externalSecrets.install.namespace, "kubernetes.externalSecrets.install.namespace", ["kubernetes", "externalSecrets", "install", "namespace"]);
-    }
+    // A namespace this program owns (a managed app namespace) must not be one Helm creates for a
+    // release: both would create it, and destroying the app would delete the release with it.
+    const helmNamespaces = new Map<string, string>();
+    if (c.reloader.enabled) helmNamespaces.set(c.reloader.namespace, "reloader.namespace");
+    if (c.kubernetes.externalSecrets.install.enabled) helmNamespaces.set(c.kubernetes.externalSecrets.install.namespace, "kubernetes.externalSecrets.install.namespace");
     for (const [appName, app] of Object.entries(c.apps)) {
-        if (app.manageNamespace) claim(app.namespace, `apps sharing ${app.namespace}`, ["apps", appName, "namespace"]);
+        const release = helmNamespaces.get(app.namespace);
+        if (app.manageNamespace && release) {
+            add(["apps", appName, "namespace"], `${app.namespace} is ${release}, which Helm creates for its release; use another namespace or manageNamespace: false`);
+        }
     }
     // Without watchGlobally, Reloader sees only its own namespace: every other app would never restart.
     if (c.reloader.enabled && !c.reloader.watchGlobally) {
@@ -197,6 +194,21 @@ export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
                 add(["reloader", "watchGlobally"], `is false, so Reloader watches only ${c.reloader.namespace} and apps.${appName} (namespace ${app.namespace}) would never restart on rotation`);
             }
         }
+    }
+    // ESO must be told how to verify Vault's certificate, or every store login fails with an x509 error
+    // after a perfectly successful `pulumi up` (Vault's certificate usually comes from a private CA).
+    const eso = c.kubernetes.externalSecrets;
+    const caChoices = [eso.vaultCaBundlePem !== undefined, eso.vaultCaProvider !== undefined, eso.vaultCaFromSystemRoots].filter(Boolean).length;
+    if (caChoices !== 1) {
+        add(
+            ["kubernetes", "externalSecrets", "vaultCaProvider"],
+            `${caChoices === 0 ? "is required" : "conflicts"}: say exactly one way ESO verifies Vault's certificate: vaultCaBundlePem, vaultCaProvider, or vaultCaFromSystemRoots: true`,
+        );
+    }
+    if (eso.vaultCaProvider) {
+        const cluster = eso.storeKind === "ClusterSecretStore";
+        if (cluster && !eso.vaultCaProvider.namespace) add(["kubernetes", "externalSecrets", "vaultCaProvider", "namespace"], "is required with ClusterSecretStores");
+        if (!cluster && eso.vaultCaProvider.namespace) add(["kubernetes", "externalSecrets", "vaultCaProvider", "namespace"], "must be absent with SecretStores: the CA is read from each app's namespace");
     }
     // Vault checks the reader tokens' issuer: it must be the cluster's.
     const vaultIssuer = c.vault.kubernetesAuth.issuer;

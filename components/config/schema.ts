@@ -245,6 +245,16 @@ const externalSecrets = z
         refreshInterval: goDuration.default("1h"),
         /** PEM CA bundle ESO uses to verify Vault's certificate (not secret). */
         vaultCaBundlePem: z.string().optional(),
+        /**
+         * Where ESO finds that CA in the cluster instead (ESO's caProvider): a ConfigMap or Secret key,
+         * e.g. one trust-manager distributes. `namespace` only with ClusterSecretStores.
+         */
+        vaultCaProvider: z
+            .object({ type: z.enum(["ConfigMap", "Secret"]), name: dnsLabel, key: z.string().min(1), namespace: dnsLabel.optional() })
+            .strict()
+            .optional(),
+        /** Vault's certificate chains to a public CA in ESO's system roots: no bundle needed. */
+        vaultCaFromSystemRoots: z.boolean().default(false),
     })
     .strict();
 

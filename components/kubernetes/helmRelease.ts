@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { managedLabels } from "./specs";
 
 /** A pinned chart from a repository, installed into a namespace of its own. */
 export interface PinnedChart {
@@ -10,18 +9,21 @@ export interface PinnedChart {
     readonly version: string;
     /** Chart repository URL. */
     readonly repository: string;
-    /** Namespace created for the release. */
+    /** Namespace of the release; Helm creates it when it is missing. */
     readonly namespace: string;
     readonly values: Record<string, unknown>;
 }
 
 /**
- * Creates `<name>-namespace` and `<name>-release` under `parent`: the namespace, then the release
- * in it. helm.v3.Release rather than helm.v4.Chart: Helm manages the chart's objects (CRDs,
- * webhooks, certificates) as one release, with Helm's upgrades and rollbacks, as the charts document.
+ * The release `<name>-release` under `parent`, in its namespace. helm.v3.Release rather than
+ * helm.v4.Chart: Helm manages the chart's objects (CRDs, webhooks, certificates) as one release,
+ * with Helm's upgrades and rollbacks, as the charts document.
+ *
+ * Helm creates the namespace when it is missing (`createNamespace`) and never deletes it: these are
+ * shared utility namespaces (runbook 001 §3.5 created kube-utilities by hand), so this program must
+ * not own them, nor delete them with everything else in them on destroy.
  */
 export function namespacedRelease(parent: pulumi.Resource, name: string, chart: PinnedChart, provider: k8s.Provider): k8s.helm.v3.Release {
-    const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: chart.namespace, labels: managedLabels() } }, { parent, provider });
     return new k8s.helm.v3.Release(
         `${name}-release`,
         {
@@ -29,7 +31,8 @@ export function namespacedRelease(parent: pulumi.Resource, name: string, chart: 
             chart: chart.chart,
             version: chart.version,
             repositoryOpts: { repo: chart.repository },
-            namespace: namespace.metadata.name,
+            namespace: chart.namespace,
+            createNamespace: true,
             values: chart.values,
         },
         { parent, provider },

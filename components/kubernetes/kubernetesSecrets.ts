@@ -90,6 +90,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
                         kvMount: config.vault.kv.path,
                         vaultNamespace: config.vault.namespace,
                         caBundlePem: eso.vaultCaBundlePem,
+                        caProvider: eso.vaultCaProvider,
                         authPath: config.vault.kubernetesAuth.path,
                         audience: config.vault.kubernetesAuth.audience,
                         apiServerAudience: config.vault.kubernetesAuth.apiServerAudience,

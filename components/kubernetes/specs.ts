@@ -48,8 +48,10 @@ export interface VaultStoreSettings {
     kvMount: string;
     /** Vault Enterprise namespace, if any. */
     vaultNamespace?: string;
-    /** PEM bundle that signs Vault's certificate; absent: the system roots. */
+    /** PEM bundle that signs Vault's certificate. */
     caBundlePem?: string;
+    /** Or where ESO reads that bundle in the cluster (a ClusterSecretStore names its namespace). */
+    caProvider?: { type: "ConfigMap" | "Secret"; name: string; key: string; namespace?: string };
     /** Kubernetes auth backend path in Vault. */
     authPath: string;
     /** Vault role of this app (bound to the reader ServiceAccount only). */
@@ -80,6 +82,7 @@ export interface VaultStoreSpec {
             version: "v2";
             namespace?: string;
             caBundle?: string;
+            caProvider?: { type: "ConfigMap" | "Secret"; name: string; key: string; namespace?: string };
             auth: { kubernetes: { mountPath: string; role: string; serviceAccountRef: ServiceAccountSelector } };
         };
     };
@@ -112,6 +115,11 @@ export function vaultStoreSpec(kind: StoreKind, vault: VaultStoreSettings, reade
     if (vault.vaultNamespace !== undefined) spec.provider.vault.namespace = vault.vaultNamespace;
     // The CRD types caBundle as bytes: base64 of the PEM text.
     if (vault.caBundlePem !== undefined) spec.provider.vault.caBundle = Buffer.from(vault.caBundlePem, "utf8").toString("base64");
+    if (vault.caProvider !== undefined) {
+        const { namespace, ...ref } = vault.caProvider;
+        // ESO accepts a namespace only on cluster-scoped stores (rules.ts checks the config agrees).
+        spec.provider.vault.caProvider = kind === "ClusterSecretStore" ? { ...ref, namespace } : ref;
+    }
     if (kind === "ClusterSecretStore") spec.conditions = [{ namespaces: [reader.namespace] }];
     return spec;
 }

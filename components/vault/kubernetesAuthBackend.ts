@@ -94,6 +94,9 @@ export class KubernetesAuthBackend extends pulumi.ComponentResource {
                 // Always validate the issuer: a token of another cluster is refused even if that
                 // cluster's API server were reachable with the same CA.
                 disableIssValidation: false,
+                // Never the pod's own service account token, should Vault run in some other
+                // Kubernetes cluster: each login's token is the TokenReview bearer (docs/vault.md).
+                disableLocalCaJwt: true,
             },
             { parent: this, provider },
         );
