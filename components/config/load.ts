@@ -85,10 +85,13 @@ export function validateConfig(all: Record<string, string>, project: string, sta
             }
         }
     } else {
-        problems.push(...checkRules(parsed.data, stack).map((p: Problem) => `${formatPath(project, p.path)}: ${p.message}`));
+        // Resolution is a pure mapping, safe on a config the rules may still reject; the rules then
+        // check the names it derives.
+        const resolved = resolveConfig(parsed.data, project, stack);
+        problems.push(...checkRules(parsed.data, resolved, stack).map((p: Problem) => `${formatPath(project, p.path)}: ${p.message}`));
+        if (problems.length === 0) return resolved;
     }
-    if (problems.length > 0) throw new ConfigError(problems, stack);
-    return resolveConfig(parsed.data!, project, stack);
+    throw new ConfigError(problems, stack);
 }
 
 /** Reads and validates the current stack's config. */

@@ -3,7 +3,7 @@
  * operator sees every mistake at once, next to the key that holds it.
  */
 import { durationSeconds, ParsedStackConfig } from "./schema";
-import { expandProperties, isGenerated } from "./model";
+import { AppSpec, expandProperties, isGenerated, PlatformConfig } from "./model";
 
 export interface Problem {
     path: (string | number)[];
@@ -54,8 +54,14 @@ export function tlsViolation(template: string): string | undefined {
     return twin ? `security.requireTls needs ${twin} instead of ${url.protocol}//` : undefined;
 }
 
-export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
+/**
+ * `c` is the parsed config (paths point into it); `resolved` the model made from it, whose derived
+ * names (default ServiceAccounts, stores, Secrets, buckets, roles) the name rules check, so each
+ * default is written once, in model.ts.
+ */
+export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack: string): Problem[] {
     const problems: Problem[] = [];
+    const appSpec = (name: string): AppSpec => resolved.apps.find((a) => a.name === name)!;
     const add = (path: (string | number)[], message: string) => problems.push({ path, message });
 
     const storeNames = new Map<string, string>();
@@ -128,26 +134,22 @@ export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
             }
         }
         // Backups: one ServiceAccount per target, distinct from the reader.
-        const reader = app.serviceAccounts.reader ?? `${appName}-secrets-reader`;
+        const spec = appSpec(appName);
         const sas = new Map<string, string>();
-        for (const [target, b] of Object.entries(app.backups)) {
-            const sa = b.serviceAccount ?? `${appName}-${target}-backup`;
-            const path = [...base, "backups", target, "serviceAccount"];
-            if (sa === reader) add(path, `${sa} is the app's secrets reader; a backup job needs its own ServiceAccount`);
-            const other = sas.get(sa);
-            if (other) add(path, `${sa} is already the ServiceAccount of backups.${other}; each target needs its own role`);
-            else sas.set(sa, target);
-            const bucket = `${c.backup.bucketPrefix}-${appName}-${target}-${c.environment}`;
-            if (bucket.length > 63) add([...base, "backups", target], `bucket name ${bucket} is longer than S3's 63 characters`);
-            const role = `${appName}-${target}-backup-${c.environment}`;
-            if (role.length > 64) add([...base, "backups", target], `IAM role name ${role} is longer than IAM's 64 characters`);
+        for (const b of spec.backups) {
+            const path = [...base, "backups", b.target, "serviceAccount"];
+            if (b.serviceAccount === spec.readerServiceAccount) add(path, `${b.serviceAccount} is the app's secrets reader; a backup job needs its own ServiceAccount`);
+            const other = sas.get(b.serviceAccount);
+            if (other) add(path, `${b.serviceAccount} is already the ServiceAccount of backups.${other}; each target needs its own role`);
+            else sas.set(b.serviceAccount, b.target);
+            if (b.bucketName.length > 63) add([...base, "backups", b.target], `bucket name ${b.bucketName} is longer than S3's 63 characters`);
+            if (b.roleName.length > 64) add([...base, "backups", b.target], `IAM role name ${b.roleName} is longer than IAM's 64 characters`);
         }
         // Cluster-scoped store names must not collide across apps.
-        const store = app.storeName ?? `${appName}-vault-store`;
         if (c.kubernetes.externalSecrets.storeKind === "ClusterSecretStore") {
-            const other = storeNames.get(store);
-            if (other) add([...base, "storeName"], `ClusterSecretStore ${store} is already apps.${other}'s`);
-            else storeNames.set(store, appName);
+            const other = storeNames.get(spec.storeName);
+            if (other) add([...base, "storeName"], `ClusterSecretStore ${spec.storeName} is already apps.${other}'s`);
+            else storeNames.set(spec.storeName, appName);
         }
     }
 
@@ -161,12 +163,13 @@ export function checkRules(c: ParsedStackConfig, stack: string): Problem[] {
         if (first && first.manage !== app.manageNamespace) {
             add([...base, "manageNamespace"], `apps.${first.app} shares namespace ${app.namespace} with manageNamespace ${first.manage}; apps sharing a namespace must agree`);
         } else if (!first) namespaceOwner.set(app.namespace, { app: appName, manage: app.manageNamespace });
+        const spec = appSpec(appName);
         const objects: [string, string, (string | number)[]][] = [
-            ["Secret", app.secretName ?? `${appName}-runtime-secrets`, [...base, "secretName"]],
-            ["ServiceAccount", app.serviceAccounts.reader ?? `${appName}-secrets-reader`, [...base, "serviceAccounts", "reader"]],
-            ...Object.entries(app.backups).map(([target, b]): [string, string, (string | number)[]] => ["ServiceAccount", b.serviceAccount ?? `${appName}-${target}-backup`, [...base, "backups", target, "serviceAccount"]]),
+            ["Secret", spec.secretName, [...base, "secretName"]],
+            ["ServiceAccount", spec.readerServiceAccount, [...base, "serviceAccounts", "reader"]],
+            ...spec.backups.map((b): [string, string, (string | number)[]] => ["ServiceAccount", b.serviceAccount, [...base, "backups", b.target, "serviceAccount"]]),
         ];
-        if (c.kubernetes.externalSecrets.storeKind === "SecretStore") objects.push(["SecretStore", app.storeName ?? `${appName}-vault-store`, [...base, "storeName"]]);
+        if (c.kubernetes.externalSecrets.storeKind === "SecretStore") objects.push(["SecretStore", spec.storeName, [...base, "storeName"]]);
         for (const [kind, objectName, path] of objects) {
             const key = `${app.namespace}/${kind}/${objectName}`;
             const other = namespacedNames.get(key);

@@ -382,13 +382,10 @@ export const stackConfigSchema = z
     })
     .strict();
 
-/** The raw shape of the config (what the stack file may say). */
-export type StackConfigInput = z.input<typeof stackConfigSchema>;
 /** The parsed config with every default filled in. */
 export type ParsedStackConfig = z.output<typeof stackConfigSchema>;
 export type CatalogSecretConfig = z.output<typeof catalogSecret>;
 export type SecretSourceConfig = z.output<typeof secretSource>;
-export type AppConfigInput = z.output<typeof app>;
 
 /** Top-level keys, for Pulumi.yaml's declarations and the unknown-key check. */
 export const topLevelKeys = Object.keys(stackConfigSchema.shape) as (keyof ParsedStackConfig)[];

@@ -49,14 +49,12 @@ export class AppCredentials extends pulumi.ComponentResource {
     /** The rotation counters applied, per "<app>/<secret>": a stack output the next update reads. */
     readonly rotationState: pulumi.Output<RotationState>;
     readonly inventory: InventoryEntry[];
-    readonly generated: Record<string, GeneratedSecret>;
 
     constructor(name: string, args: AppCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:credentials:AppCredentials", name, {}, opts);
         const { app, epoch, now, previous } = args;
         const values: Record<string, pulumi.Output<string>> = {};
         const applied: pulumi.Output<[string, { applied: number; offset: number }]>[] = [];
-        this.generated = {};
         this.inventory = [];
         this.properties = [];
 
@@ -77,7 +75,6 @@ export class AppCredentials extends pulumi.ComponentResource {
                 const period = schedulePeriod(now, epoch, s.maxAgeDays);
                 const state = advance(rotationCounter(s.generation, period), previous[s.id]);
                 const g = new GeneratedSecret(`${name}-${s.key}`, { secret: s, rotation: state.applied }, { parent: this });
-                this.generated[s.key] = g;
                 Object.assign(values, g.values);
                 // Record what the provider holds, with the offset intended: a rotation an update did
                 // not apply (a targeted update) is then taken up, once, by the next full update.
