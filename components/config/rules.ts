@@ -213,9 +213,10 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
         if (cluster && !eso.vaultCaProvider.namespace) add(["kubernetes", "externalSecrets", "vaultCaProvider", "namespace"], "is required with ClusterSecretStores");
         if (!cluster && eso.vaultCaProvider.namespace) add(["kubernetes", "externalSecrets", "vaultCaProvider", "namespace"], "must be absent with SecretStores: the CA is read from each app's namespace");
     }
-    // Vault checks the reader tokens' issuer: it must be the cluster's.
+    // Vault checks the reader tokens' issuer: when Vault reviews against the EKS cluster (no host of
+    // its own), it must be that cluster's. A configured host is another API server with its own issuer.
     const vaultIssuer = c.vault.kubernetesAuth.issuer;
-    if (vaultIssuer !== undefined && vaultIssuer.replace(/\/$/, "") !== c.aws.eks.oidcIssuerUrl.replace(/\/$/, "")) {
+    if (vaultIssuer !== undefined && c.vault.kubernetesAuth.host === undefined && vaultIssuer.replace(/\/$/, "") !== c.aws.eks.oidcIssuerUrl.replace(/\/$/, "")) {
         add(["vault", "kubernetesAuth", "issuer"], `is ${vaultIssuer}, but the cluster's issuer (aws.eks.oidcIssuerUrl) is ${c.aws.eks.oidcIssuerUrl}: every login would fail`);
     }
 

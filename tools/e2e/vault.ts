@@ -1,0 +1,105 @@
+/**
+ * The Vault half of the e2e. The Pulumi Vault plugin cannot be built on these machines (README,
+ * "End-to-end under the real engine"), so no engine writes to Vault here: the documents the program
+ * renders for Vault (the offline plan's inputs of every vault:* resource) are sent to the real
+ * OpenBao server through its HTTP API, one call per resource, as the provider's Create would. The
+ * server then judges them: it parses the policies, reviews logins with the real API server, and
+ * decides every read. A resource type this mapping does not know fails the run, so nothing the
+ * program adds is silently left out.
+ */
+import type { VaultClient } from "./servers";
+
+export interface PlanResource {
+    urn: string;
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+/** Unwraps the plan's `{"@secret": ...}` markers (the plan was made with --show-secrets). */
+export function reveal(v: any): any {
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+        if (Object.keys(v).length === 1 && "@secret" in v) return reveal(v["@secret"]);
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)]));
+    }
+    if (Array.isArray(v)) return v.map(reveal);
+    return v;
+}
+
+async function call(vault: VaultClient, method: string, path: string, body: unknown): Promise<any> {
+    const r = await vault.request(method, path, body);
+    if (r.status >= 300) throw new Error(`Vault ${method} ${path}: HTTP ${r.status} ${JSON.stringify(r.body.errors ?? r.body)}`);
+    return r.body;
+}
+
+/** The order a provider run would follow: mounts and backends before what lives in them. */
+const ORDER = [
+    "vault:index/mount:Mount",
+    "vault:kv/secretBackendV2:SecretBackendV2",
+    "vault:index/authBackend:AuthBackend",
+    "vault:kubernetes/authBackendConfig:AuthBackendConfig",
+    "vault:index/policy:Policy",
+    "vault:kubernetes/authBackendRole:AuthBackendRole",
+    "vault:kv/secretV2:SecretV2",
+    "vault:index/audit:Audit",
+];
+
+/** Applies the plan's Vault resources; returns each KV secret's new version by `<mount>/<name>`. */
+export async function applyVaultDocuments(vault: VaultClient, resources: PlanResource[], only?: (r: PlanResource) => boolean): Promise<Record<string, number>> {
+    const vaultResources = resources.filter((r) => r.type.startsWith("vault:") && (only ? only(r) : true));
+    const unknown = vaultResources.filter((r) => !ORDER.includes(r.type));
+    if (unknown.length) throw new Error(`the e2e's Vault mapping does not know ${[...new Set(unknown.map((r) => r.type))].join(", ")}: add it to tools/e2e/vault.ts`);
+    const versions: Record<string, number> = {};
+    for (const type of ORDER) {
+        for (const r of vaultResources.filter((x) => x.type === type)) {
+            const i = reveal(r.inputs);
+            switch (type) {
+                case "vault:index/mount:Mount":
+                    await call(vault, "POST", `sys/mounts/${i.path}`, { type: i.type, description: i.description, options: i.options });
+                    break;
+                case "vault:kv/secretBackendV2:SecretBackendV2":
+                    await call(vault, "POST", `${i.mount}/config`, { max_versions: i.maxVersions, cas_required: i.casRequired, delete_version_after: i.deleteVersionAfter });
+                    break;
+                case "vault:index/authBackend:AuthBackend":
+                    await call(vault, "POST", `sys/auth/${i.path}`, { type: i.type, description: i.description });
+                    break;
+                case "vault:kubernetes/authBackendConfig:AuthBackendConfig":
+                    await call(vault, "POST", `auth/${i.backend}/config`, {
+                        kubernetes_host: i.kubernetesHost,
+                        kubernetes_ca_cert: i.kubernetesCaCert,
+                        issuer: i.issuer,
+                        disable_iss_validation: i.disableIssValidation,
+                        disable_local_ca_jwt: i.disableLocalCaJwt,
+                        token_reviewer_jwt: i.tokenReviewerJwt,
+                    });
+                    break;
+                case "vault:index/policy:Policy":
+                    await call(vault, "PUT", `sys/policies/acl/${i.name}`, { policy: i.policy });
+                    break;
+                case "vault:kubernetes/authBackendRole:AuthBackendRole":
+                    await call(vault, "POST", `auth/${i.backend}/role/${i.roleName}`, {
+                        bound_service_account_names: i.boundServiceAccountNames,
+                        bound_service_account_namespaces: i.boundServiceAccountNamespaces,
+                        audience: i.audience,
+                        alias_name_source: i.aliasNameSource,
+                        token_ttl: i.tokenTtl,
+                        token_max_ttl: i.tokenMaxTtl,
+                        token_policies: i.tokenPolicies,
+                        token_no_default_policy: i.tokenNoDefaultPolicy,
+                        token_type: i.tokenType,
+                        token_bound_cidrs: i.tokenBoundCidrs,
+                    });
+                    break;
+                case "vault:kv/secretV2:SecretV2": {
+                    const body = await call(vault, "POST", `${i.mount}/data/${i.name}`, { data: JSON.parse(i.dataJson) });
+                    versions[`${i.mount}/${i.name}`] = body.data.version;
+                    break;
+                }
+                case "vault:index/audit:Audit":
+                    await call(vault, "PUT", `sys/audit/${i.path}`, { type: i.type, description: i.description, options: i.options, local: i.local });
+                    break;
+            }
+        }
+    }
+    return versions;
+}
