@@ -325,6 +325,18 @@ export function sharedKubernetesChecks(stack: string, run: () => RunResult): voi
         for (const r of resources) assert.ok(r.provider?.startsWith(`${provider[0].urn}::`), `${r.urn} uses ${r.provider ?? "the default provider"}`);
     });
 
+    it("every Kubernetes object is named by the program and replaced delete-first (a create-first replacement deletes the object it just upserted)", () => {
+        // pulumi-kubernetes applies a "new" object onto the existing one of the same name, then deletes
+        // the old: create-first, the object is gone from the cluster (e2e scenario g, real API server).
+        const resources = kubernetesResources(run());
+        assert.ok(resources.length > 0);
+        for (const r of resources) {
+            const named = r.type === TYPES.release ? r.inputs.name : (r.inputs.metadata as { name?: unknown } | undefined)?.name;
+            assert.equal(typeof named, "string", `${r.urn} has no fixed name`);
+            assert.equal(r.options.deleteBeforeReplace, true, `${r.urn} is replaced create-first`);
+        }
+    });
+
     it("no secret value appears in any Kubernetes resource's inputs, in plaintext or secret-wrapped", () => {
         const secrets = secretValues(run());
         assert.ok(secrets.length >= 10, `only ${secrets.length} secret values found: the check would be vacuous`);

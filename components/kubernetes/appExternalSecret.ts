@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { namedObjectOptions } from "./provider";
 import type { AppSpec, PropertySpec } from "../config/model";
 import { ESO_API_VERSION, externalSecretSpec, FORCE_SYNC_ANNOTATION, forceSyncValue, managedLabels, StoreKind } from "./specs";
 
@@ -62,7 +63,7 @@ export class AppExternalSecret extends pulumi.ComponentResource {
                 spec,
             },
             // The operator: the CRD must exist before an ExternalSecret can be created.
-            { parent: this, provider, dependsOn: args.operator ? [args.operator] : [] },
+            namedObjectOptions(this, provider, { dependsOn: args.operator ? [args.operator] : [] }),
         );
         this.registerOutputs({ forceSync: this.forceSync });
     }

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { namedObjectOptions } from "./provider";
 import type { AppSpec } from "../config/model";
 import { IRSA_ROLE_ANNOTATION, managedLabels } from "./specs";
 
@@ -53,7 +54,7 @@ export class BackupServiceAccounts extends pulumi.ComponentResource {
                             annotations: args.annotateRoleArn ? { [IRSA_ROLE_ANNOTATION]: roleArn } : {},
                         },
                     },
-                    { parent: this, provider },
+                    namedObjectOptions(this, provider),
                 );
             }
             this.accounts[b.target] = { namespace: app.namespace, serviceAccount: b.serviceAccount, roleArn, managed: b.manageServiceAccount };

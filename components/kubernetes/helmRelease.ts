@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { namedObjectOptions } from "./provider";
 
 /** A pinned chart from a repository, installed into a namespace of its own. */
 export interface PinnedChart {
@@ -35,6 +36,7 @@ export function namespacedRelease(parent: pulumi.Resource, name: string, chart: 
             createNamespace: true,
             values: chart.values,
         },
-        { parent, provider },
+        // A release name is unique in its namespace: Helm refuses a second install of it.
+        namedObjectOptions(parent, provider),
     );
 }

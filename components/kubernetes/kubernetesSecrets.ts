@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { namedObjectOptions } from "./provider";
 import type { PlatformConfig, PropertySpec } from "../config/model";
 import { AppExternalSecret } from "./appExternalSecret";
 import { BackupServiceAccountInfo, BackupServiceAccounts } from "./backupServiceAccounts";
@@ -70,7 +71,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
                 `${name}-namespace-${app.namespace}`,
                 { metadata: { name: app.namespace, labels: managedLabels() } },
                 // Deleting a namespace deletes every workload and Secret in it, not only ours.
-                { parent: this, provider, ...statefulOptions(config.protection) },
+                namedObjectOptions(this, provider, statefulOptions(config.protection)),
             );
             namespaces.set(app.namespace, ns.metadata.name);
         }

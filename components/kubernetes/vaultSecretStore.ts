@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { namedObjectOptions } from "./provider";
 import type { AppSpec } from "../config/model";
 import { ESO_API_VERSION, managedLabels, StoreKind, vaultStoreSpec, VaultStoreSettings } from "./specs";
 
@@ -43,7 +44,7 @@ export class VaultSecretStore extends pulumi.ComponentResource {
         this.readerServiceAccount = new k8s.core.v1.ServiceAccount(
             `${name}-reader`,
             { metadata: { name: app.readerServiceAccount, namespace: args.namespace, labels }, automountServiceAccountToken: false },
-            { parent: this, provider },
+            namedObjectOptions(this, provider),
         );
 
         // Vault reviews the reader's token with that same token: the auth backend has no reviewer
@@ -60,7 +61,7 @@ export class VaultSecretStore extends pulumi.ComponentResource {
                 roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
                 subjects: [{ kind: "ServiceAccount", name: this.readerServiceAccount.metadata.name, namespace: this.readerServiceAccount.metadata.namespace }],
             },
-            { parent: this, provider },
+            namedObjectOptions(this, provider),
         );
 
         const spec = vaultStoreSpec(
@@ -80,14 +81,12 @@ export class VaultSecretStore extends pulumi.ComponentResource {
                 },
                 spec,
             },
-            {
-                parent: this,
-                provider,
+            namedObjectOptions(this, provider, {
                 // The binding: ESO validates a store by logging in, which fails until Vault may
                 // review the reader's token. The operator: a store cannot be created before the
                 // chart's CRD exists ("no matches for kind") and its validating webhook serves.
                 dependsOn: [authDelegator, ...(args.operator ? [args.operator] : [])],
-            },
+            }),
         );
         this.storeName = store.metadata.name;
         this.registerOutputs({ storeName: this.storeName, kind: this.kind });

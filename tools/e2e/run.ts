@@ -43,6 +43,14 @@ interface ScenarioReport {
     detail: string;
 }
 
+/** The part of an engine error a reader needs: its Diagnostics section, else its first lines. */
+function explain(e: unknown): string {
+    const text = String((e as Error)?.message ?? e);
+    const diag = text.indexOf("Diagnostics:");
+    const body = diag >= 0 ? text.slice(diag + "Diagnostics:".length) : text;
+    return body.split("\n").map((l) => l.trim()).filter((l) => l && !/^(Resources:|Duration:|stdout:|err\?:)/.test(l)).slice(0, 10).join(" | ").slice(0, 1500);
+}
+
 const log = (m: string) => process.stderr.write(`[e2e ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 function assert(cond: unknown, message: string): asserts cond {
@@ -130,7 +138,7 @@ async function main_(): Promise<number> {
             const detail = (await fn()) ?? "";
             reports.push({ id, title, result: "pass", seconds: (Date.now() - t0) / 1000, detail });
         } catch (e) {
-            const detail = String((e as Error)?.message ?? e).split("\n").filter((l) => l.trim()).slice(0, 12).join(" | ").slice(0, 1500);
+            const detail = explain(e);
             log(`${id} FAILED: ${detail}`);
             reports.push({ id, title, result: "fail", seconds: (Date.now() - t0) / 1000, detail });
         }
@@ -164,6 +172,8 @@ async function main_(): Promise<number> {
             for (const [stack, text] of files) {
                 const ws = await LocalWorkspace.create({ workDir: projectDir(runDir, `config-${stack}`, text, stack), pulumiCommand, envVars, program: async () => main() });
                 const s = await Stack.createOrSelect(stack, ws);
+                // What an operator sets with `pulumi config set --secret --path` (prod requires it).
+                if (stack === "prod") await s.setConfig("platform-secrets:suppliedSecrets.nemo-server.huggingface_token", { value: "hf_e2e_placeholder", secret: true }, true);
                 let err = "";
                 try {
                     await s.preview();
@@ -171,9 +181,9 @@ async function main_(): Promise<number> {
                     err = String(e);
                 }
                 const configError = /validating stack config|missing configuration|invalid configuration/.exec(err);
-                assert(!configError, `${stack}: ${err.split("\n").find((l) => /error/.test(l)) ?? err.slice(0, 400)}`);
+                assert(!configError, `${stack}: ${explain(err)}`);
                 const plugin = /no resource plugin '([^']+)'|could not find (?:a )?(?:resource )?plugin[^\n]*?([a-z-]+)/i.exec(err);
-                assert(plugin, `${stack}: expected the run to stop at a plugin this machine cannot build; got: ${err.slice(0, 400) || "success"}`);
+                assert(plugin, `${stack}: expected the run to stop at a plugin this machine cannot build; got: ${err ? explain(err) : "success"}`);
                 lines.push(`${stack}: config accepted, stopped at ${plugin[1] ?? plugin[2]}`);
             }
             return lines.join("; ");
@@ -325,8 +335,9 @@ async function main_(): Promise<number> {
             const r = await stack.up({ program: kubernetesHalf(versions), replace: [sa.urn], target: [sa.urn], targetDependents: true });
             assert(r.summary.result === "succeeded", `up ${r.summary.result}`);
             assert((r.summary.resourceChanges?.replace ?? 0) >= 1, `no replacement: ${JSON.stringify(r.summary.resourceChanges)}`);
-            const uidAfter = (await servers.kube.request<any>("GET", url)).body.metadata.uid;
-            assert(uidAfter && uidAfter !== uidBefore, "the ServiceAccount on the server is the same object");
+            const after = await servers.kube.request<any>("GET", url);
+            assert(after.status === 200, `the ServiceAccount is gone from the server after its replacement (HTTP ${after.status}); engine: ${JSON.stringify(r.summary.resourceChanges)}`);
+            assert(after.body.metadata.uid !== uidBefore, `the ServiceAccount on the server is the same object (uid ${uidBefore}); engine: ${JSON.stringify(r.summary.resourceChanges)}`);
             return `replaced ${sa.urn.split("::").pop()} (uid changed)`;
         });
 
@@ -360,7 +371,7 @@ async function main_(): Promise<number> {
                 writeFileSync(stackFile, stackText);
             }
             assert(failed, "the bad stack file was accepted");
-            assert(/kubernetesAuth\.audience/.test(failed), `the failure does not name the key: ${failed.slice(0, 300)}`);
+            assert(/vault\.kubernetesAuth\.audience/.test(failed), `the failure does not name the key path: ${explain(failed)}`);
             const after = await snapshot();
             assert(before === after, "state or servers changed");
             return "rejected by key path; state, Kubernetes objects and KV versions unchanged";

@@ -6,7 +6,7 @@
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -230,7 +230,7 @@ export async function startServers(tc: Toolchain, workDir: string, log: (m: stri
 
         // The External Secrets v1 CRDs, generated from ESO's API types; the API server validates against them.
         const kubectl = (args: string[]) => execFileSync(tc.bin("kubectl"), [`--kubeconfig=${kubeconfig}`, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-        kubectl(["apply", "--server-side", "-f", tc.crdDir]);
+        kubectl(["apply", "--server-side", ...readdirSync(tc.crdDir).filter((f) => f.endsWith(".yaml")).flatMap((f) => ["-f", path.join(tc.crdDir, f)])]);
         await waitFor(
             "ExternalSecret CRDs",
             async () => {

