@@ -325,3 +325,63 @@ export const s3BucketControlsPresent: StackValidationPolicy = {
         }
     },
 };
+
+export interface StackKeyConfig {
+    /** KMS key ARNs (or alias ARNs) managed elsewhere that this stack may encrypt buckets with. */
+    allowedKeyArns?: string[];
+}
+
+/** What identifies a stack's KMS key in kmsMasterKeyId: its ARN and ID, its aliases' names and ARNs. */
+function stackKeyIds(resources: PolicyResource[]): { ids: Set<string>; urns: Set<string> } {
+    const ids = new Set<string>();
+    const urns = new Set<string>();
+    for (const r of resources) {
+        if (r.type !== T.kmsKey && r.type !== T.kmsAlias) continue;
+        urns.add(r.urn);
+        for (const f of ["arn", "id", "keyId", "name"]) {
+            const v = known(() => field(r.props, f));
+            if (typeof v === "string" && v !== "") ids.add(v);
+        }
+    }
+    return { ids, urns };
+}
+
+export const s3KmsStackKey: StackValidationPolicy = {
+    name: "s3-kms-stack-key",
+    description:
+        "Buckets are encrypted with the stack's own KMS key (a kms.Key or kms.Alias of this stack, or a key the stack's policy config names in allowedKeyArns): not the AWS-managed aws/s3 key, not a key of another account or another stack.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    remediationSteps: "kmsMasterKeyId: the backup key's ARN (components/aws BackupKey); list a key managed elsewhere in s3-kms-stack-key.allowedKeyArns.",
+    configSchema: {
+        properties: { allowedKeyArns: { type: "array", items: { type: "string" }, default: [], description: "KMS key or alias ARNs managed outside this stack that buckets may use." } },
+    },
+    validateStack: (args, report) => {
+        const configs = args.resources.filter((r) => r.type === T.bucketSse || r.type === T.bucketSseV2 || BUCKET_TYPES.includes(r.type));
+        if (configs.length === 0) return args.notApplicable("the stack has no S3 buckets");
+        const { ids, urns } = stackKeyIds(args.resources);
+        for (const a of args.getConfig<StackKeyConfig>().allowedKeyArns ?? []) ids.add(a);
+        const linkedToStackKey = (r: PolicyResource) => Object.values(r.propertyDependencies ?? {}).some((deps) => deps.some((d) => urns.has(d.urn)));
+        for (const r of configs) {
+            const bucketLevel = BUCKET_TYPES.includes(r.type);
+            const rules = bucketLevel ? [known(() => field(field(r.props, "serverSideEncryptionConfiguration"), "rule"))] : (known(() => field(r.props, "rules")) as unknown);
+            if (rules === UNKNOWN) continue;
+            for (const rule of Array.isArray(rules) ? rules : []) {
+                if (rule === UNKNOWN || rule === undefined) continue;
+                const key = known(() => field(field(rule, "applyServerSideEncryptionByDefault"), "kmsMasterKeyId"));
+                if (key === UNKNOWN) {
+                    if (!linkedToStackKey(r)) report(`${r.name}: the encryption key is not known yet and does not come from a KMS key of this stack.`, r.urn);
+                    continue;
+                }
+                if (typeof key !== "string" || key === "") {
+                    const algorithm = field(field(rule, "applyServerSideEncryptionByDefault"), "sseAlgorithm");
+                    if (bucketLevel && algorithm === undefined) continue;
+                    report(`${r.name} encrypts without naming a key: the AWS-managed aws/s3 key, not the stack's.`, r.urn);
+                } else if (!ids.has(key)) {
+                    const account = /^arn:aws[a-z-]*:kms:[^:]*:([0-9]{12}):/.exec(key)?.[1];
+                    report(`${r.name} encrypts with ${/alias\/aws\//.test(key) ? "the AWS-managed key" : account ? `a key of account ${account} that is not this stack's` : "a key that is not this stack's"} (${key}).`, r.urn);
+                }
+            }
+        }
+    },
+};
