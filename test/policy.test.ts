@@ -9,17 +9,19 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as vault from "@pulumi/vault";
 import { parse as hcl2json } from "@cdktf/hcl2json";
 import type { IExternalSecretSpec } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecretSpec";
+import type { ISecretStoreSpec } from "@kubernetes-models/external-secrets/external-secrets.io/v1/SecretStoreSpec";
 import { durationSeconds, goDuration } from "../components/config/schema";
 import { goDurationSeconds } from "../policy/lib/duration";
 import { parseVaultPolicy, VaultPolicyParseError } from "../policy/lib/vaultPolicy";
 import { policies } from "../policy/policies";
-import type { GeneratorProps } from "../policy/rules/credentials";
-import type { ExternalSecretSpecProps } from "../policy/rules/externalSecrets";
+import type { ConfigMapProps, GeneratorProps, RandomIdProps } from "../policy/rules/credentials";
+import type { ExternalSecretSpecProps, SecretStoreProps } from "../policy/rules/externalSecrets";
 import type { RoleProps } from "../policy/rules/irsa";
 import type {
     BucketAclProps,
@@ -30,7 +32,7 @@ import type {
     BucketSseProps,
     BucketVersioningProps,
 } from "../policy/rules/s3";
-import type { VaultPolicyProps } from "../policy/rules/vault";
+import type { AuthBackendRoleProps, VaultPolicyProps } from "../policy/rules/vault";
 import { EXTERNAL_SECRET_TYPE, T } from "../policy/types";
 import { analyze, mandatory, PolicyPackConfig, PolicyRecord, PolicyReport, UNKNOWN_STRING } from "../tools/harness/policy";
 import { runProgram, RunResult } from "../tools/harness/run";
@@ -221,15 +223,27 @@ describe("what the policies assume about the SDKs", () => {
             bucketAclV2: aws.s3.BucketAclV2,
             bucketWebsite: aws.s3.BucketWebsiteConfiguration,
             bucketWebsiteV2: aws.s3.BucketWebsiteConfigurationV2,
+            bucketLifecycle: aws.s3.BucketLifecycleConfiguration,
+            bucketLifecycleV2: aws.s3.BucketLifecycleConfigurationV2,
+            bucketObjectLock: aws.s3.BucketObjectLockConfiguration,
+            bucketObjectLockV2: aws.s3.BucketObjectLockConfigurationV2,
             iamRole: aws.iam.Role,
             kmsKey: aws.kms.Key,
+            kmsAlias: aws.kms.Alias,
             vaultPolicy: vault.Policy,
             vaultMount: vault.Mount,
             vaultKvSecretV2: vault.kv.SecretV2,
             vaultKvSecret: vault.kv.Secret,
             vaultGenericSecret: vault.generic.Secret,
+            vaultAudit: vault.Audit,
+            vaultKubernetesAuthRole: vault.kubernetes.AuthBackendRole,
             randomBytes: random.RandomBytes,
             randomPassword: random.RandomPassword,
+            randomString: random.RandomString,
+            randomId: random.RandomId,
+            configMap: k8s.core.v1.ConfigMap,
+            helmRelease: k8s.helm.v3.Release,
+            helmChartV4: k8s.helm.v4.Chart,
         };
         const { stack, ...tokens } = T;
         assert.equal(stack, "pulumi:pulumi:Stack");
@@ -251,11 +265,16 @@ describe("what the policies assume about the SDKs", () => {
             policy: true as KeysWithin<BucketPolicyProps, pulumi.Unwrap<aws.s3.BucketPolicyArgs>>,
             role: true as KeysWithin<RoleProps, pulumi.Unwrap<aws.iam.RoleArgs>>,
             vaultPolicy: true as KeysWithin<VaultPolicyProps, pulumi.Unwrap<vault.PolicyArgs>>,
-            bytes: true as KeysWithin<GeneratorProps, pulumi.Unwrap<random.RandomBytesArgs>>,
+            bytes: true as KeysWithin<Pick<GeneratorProps, "length">, pulumi.Unwrap<random.RandomBytesArgs>>,
             password: true as KeysWithin<GeneratorProps, pulumi.Unwrap<random.RandomPasswordArgs>>,
+            string: true as KeysWithin<GeneratorProps, pulumi.Unwrap<random.RandomStringArgs>>,
+            id: true as KeysWithin<RandomIdProps, pulumi.Unwrap<random.RandomIdArgs>>,
+            configMap: true as KeysWithin<ConfigMapProps, pulumi.Unwrap<k8s.core.v1.ConfigMapArgs>>,
+            authRole: true as KeysWithin<AuthBackendRoleProps, pulumi.Unwrap<vault.kubernetes.AuthBackendRoleArgs>>,
             esSpec: true as KeysWithin<ExternalSecretSpecProps, IExternalSecretSpec>,
+            storeSpec: true as KeysWithin<NonNullable<SecretStoreProps["spec"]>, ISecretStoreSpec>,
         };
-        assert.equal(Object.keys(checks).length, 12);
+        assert.equal(Object.keys(checks).length, 17);
     });
 });
 

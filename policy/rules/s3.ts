@@ -368,14 +368,14 @@ export const s3KmsStackKey: StackValidationPolicy = {
             if (rules === UNKNOWN) continue;
             for (const rule of Array.isArray(rules) ? rules : []) {
                 if (rule === UNKNOWN || rule === undefined) continue;
+                const algorithm = known(() => field(field(rule, "applyServerSideEncryptionByDefault"), "sseAlgorithm"));
+                if (algorithm !== UNKNOWN && !KMS_ALGORITHMS.includes(String(algorithm))) continue; // s3-kms-encryption reports a non-KMS algorithm
                 const key = known(() => field(field(rule, "applyServerSideEncryptionByDefault"), "kmsMasterKeyId"));
                 if (key === UNKNOWN) {
                     if (!linkedToStackKey(r)) report(`${r.name}: the encryption key is not known yet and does not come from a KMS key of this stack.`, r.urn);
                     continue;
                 }
                 if (typeof key !== "string" || key === "") {
-                    const algorithm = field(field(rule, "applyServerSideEncryptionByDefault"), "sseAlgorithm");
-                    if (bucketLevel && algorithm === undefined) continue;
                     report(`${r.name} encrypts without naming a key: the AWS-managed aws/s3 key, not the stack's.`, r.urn);
                 } else if (!ids.has(key)) {
                     const account = /^arn:aws[a-z-]*:kms:[^:]*:([0-9]{12}):/.exec(key)?.[1];

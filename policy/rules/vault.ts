@@ -28,7 +28,7 @@ export interface VaultPolicyConfig {
     appPolicyNamePattern?: string;
 }
 
-export const DEFAULT_APP_POLICY_NAME = "^(?<app>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-secrets-(?<role>[a-z]+)-(?<env>[a-z0-9]([-a-z0-9]*[a-z0-9])?)$";
+export const DEFAULT_APP_POLICY_NAME = "^(?<app>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-secrets-(?<role>read)-(?<env>[a-z0-9]([-a-z0-9]*[a-z0-9])?)$";
 /** KV v2 sub-paths between the mount and the secret path. */
 const KV_V2_SEGMENTS = ["data", "metadata", "delete", "undelete", "destroy", "subkeys"];
 const READ_ONLY = ["read", "list", "deny"];
