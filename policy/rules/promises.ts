@@ -223,7 +223,7 @@ export const prodRotationSchedule: StackValidationPolicy = {
         const root = args.resources.find((r) => r.type === T.stack);
         const entries = generatedInventory(args.resources);
         if (entries === UNKNOWN) return;
-        if (!entries) return report("The stack has no inventory output, so its rotation schedule cannot be checked.", root?.urn);
+        if (!entries) return report("The stack has no inventory output, so its rotation schedule cannot be checked.", root?.urn ?? generators[0].urn);
         for (const e of entries) {
             if (typeof e.maxAgeDays !== "number" || e.maxAgeDays > limit) report(`${e.app}/${e.secret} is scheduled every ${JSON.stringify(e.maxAgeDays)} days; at most ${limit}.`, root?.urn);
         }
