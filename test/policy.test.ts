@@ -140,7 +140,7 @@ describe("the policy pack against good and bad resources", () => {
                     if (key === "enforcementLevel") continue;
                     const schema: { type?: unknown } | boolean | undefined = policy.configSchema?.properties[key];
                     assert.ok(schema && typeof schema === "object", `${file}: ${name} declares no setting ${key}`);
-                    const kind = Array.isArray(setting) ? "array" : Number.isInteger(setting) && schema.type === "integer" ? "integer" : typeof setting;
+                    const kind: string = Array.isArray(setting) ? "array" : Number.isInteger(setting) && schema.type === "integer" ? "integer" : typeof setting;
                     assert.equal(kind, schema.type, `${file}: ${name}.${key}`);
                 }
             }

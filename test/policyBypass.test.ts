@@ -117,7 +117,7 @@ describe("class 7: a prod stack that turns a promise off (the real program, prod
             mandatory: ["prod-tls-urls"],
         },
         { name: "the audit device turned off", edit: (c) => (c["platform-secrets:vault"].audit.enabled = false), mandatory: ["prod-vault-audit"] },
-        { name: "the audit device writing to discard", edit: (c) => (c["platform-secrets:vault"].audit.filePath = "discard"), mandatory: ["prod-vault-audit"] },
+        { name: "the audit device writing to /dev/null", edit: (c) => (c["platform-secrets:vault"].audit.filePath = "/dev/null"), mandatory: ["prod-vault-audit"] },
         { name: "object lock turned off", edit: (c) => (c["platform-secrets:backup"].objectLock.enabled = false), mandatory: ["prod-object-lock"] },
         {
             name: "object lock configurations dropped from the graph",
