@@ -131,9 +131,11 @@ describe("the pack loaded as the Pulumi CLI loads it", () => {
             resource(T.vaultKvSecretV2, "kv", { dataJson: secret(JSON.stringify({ pw: value })) }, ["data", "dataJson", "dataJsonWo"]),
             resource("kubernetes:core/v1:ConfigMap", "cm", { data: { PW: value } }),
         ]);
-        const found = diagnostics(await call(client, "analyzeStack", req));
+        // (Under prod.json, configured above, the prod promises also speak about this three-resource "stack".)
+        const all = diagnostics(await call(client, "analyzeStack", req));
+        const found = all.filter((d) => d.policy === "generated-values-secret-only");
         assert.deepEqual(found.map((d) => [d.policy, d.urn]), [["generated-values-secret-only", urn("kubernetes:core/v1:ConfigMap", "cm")]]);
-        assert.ok(!found[0].message.includes(value), "the violation does not print the value");
+        for (const d of all) assert.ok(!d.message.includes(value), "no violation prints the value");
     });
 });
 
