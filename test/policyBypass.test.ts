@@ -14,6 +14,7 @@ import { analyze, mandatory, PolicyPackConfig, PolicyRecord, PolicyReport } from
 import { runProgram, RunResult } from "../tools/harness/run";
 import { reveal } from "../tools/harness/secret";
 import { BYPASSES } from "./fixtures/policy/bypasses";
+import { EXPECTED } from "./fixtures/policy/resources";
 import { runStack, stackConfig, TEST_NOW } from "./support";
 
 const prodConfig = require("../policy/config/prod.json") as PolicyPackConfig;
@@ -58,6 +59,14 @@ describe("bypass attempts, classes 1-6, next to the real prod graph (prod policy
         const bypassUrns = new Set(fixtures.resources.filter((r) => r.name in BYPASSES).map((r) => r.urn));
         const others = report.diagnostics.filter((d) => !d.urn || !bypassUrns.has(d.urn)).map((d) => `${d.policy} ${d.enforcementLevel} ${d.urn}: ${d.message}`);
         assert.deepEqual(others, []);
+    });
+
+    it("leaves no policy without a bad fixture: resources.ts, bypasses.ts, or a class-7 stack below", async () => {
+        // resources.ts fills EXPECTED when it runs.
+        await runProgram({ stack: "prod", now: TEST_NOW, programModule: path.join(__dirname, "fixtures", "policy", "resources") });
+        const promises = policies.filter((p) => p.name.startsWith("prod-")).map((p) => p.name);
+        const covered = new Set([...Object.values(EXPECTED).flat(), ...Object.values(BYPASSES).flatMap((b) => b.policies), ...promises]);
+        assert.deepEqual([...covered].sort(), policies.map((p) => p.name).sort());
     });
 
     it("covers each of the classes 1-6 with at least two bypass attempts", () => {
