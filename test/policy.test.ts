@@ -304,15 +304,18 @@ describe("the pack's own parsers agree with the real ones", () => {
             const expected = Object.entries(theirs.path)
                 .flatMap(([p, blocks]) => blocks.map((b) => ({ path: p, capabilities: [...(b.capabilities ?? []), ...(b.policy ? legacy[b.policy] : [])] })))
                 .sort((a, b) => a.path.localeCompare(b.path));
-            const ours = parseVaultPolicy(doc).sort((a, b) => a.path.localeCompare(b.path));
+            const ours = (await parseVaultPolicy(doc)).sort((a, b) => a.path.localeCompare(b.path));
             assert.deepEqual(ours, expected, doc);
         }
     });
 
-    it("rejects what @cdktf/hcl2json rejects", async () => {
+    it("rejects what @cdktf/hcl2json rejects, and what Vault would not read as a policy", async () => {
         for (const doc of ['path "a" { capabilities = ["read"', 'path "a" capabilities = ["read"] }', 'path "a" { capabilities = ["read"] ']) {
             await assert.rejects(hcl2json("policy.hcl", doc));
-            assert.throws(() => parseVaultPolicy(doc), VaultPolicyParseError);
+            await assert.rejects(parseVaultPolicy(doc), VaultPolicyParseError);
+        }
+        for (const doc of ['path = "secret/*"', 'path "a" { capabilities = ["${var.cap}"] }', 'path "a" { capabilities = "read" }', 'path "a" { policy = "root" }']) {
+            await assert.rejects(parseVaultPolicy(doc), VaultPolicyParseError, doc);
         }
     });
 

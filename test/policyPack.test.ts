@@ -251,11 +251,13 @@ describe("the pack's files", () => {
     it("pins the pack's SDKs to the versions the repository installs", () => {
         const pkg = JSON.parse(readFileSync(path.join(packDir, "package.json"), "utf8"));
         const root = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8"));
-        assert.deepEqual(Object.keys(pkg.dependencies).sort(), ["@cloud-copilot/iam-simulate", "@pulumi/policy", "@pulumi/pulumi"]);
+        assert.deepEqual(Object.keys(pkg.dependencies).sort(), ["@cdktf/hcl2json", "@cloud-copilot/iam-simulate", "@pulumi/policy", "@pulumi/pulumi"]);
         assert.equal(pkg.dependencies["@pulumi/policy"], "1.21.0");
         assert.equal(pkg.dependencies["@pulumi/pulumi"], "3.248.0");
         // The IAM policy simulator the IAM policies decide with: the same exact version the repository installs.
         assert.equal(root.devDependencies["@cloud-copilot/iam-simulate"], pkg.dependencies["@cloud-copilot/iam-simulate"]);
+        // The HCL parser Vault policies are read with, likewise.
+        assert.equal(root.devDependencies["@cdktf/hcl2json"], pkg.dependencies["@cdktf/hcl2json"]);
         assert.equal(root.devDependencies["@pulumi/policy"], pkg.dependencies["@pulumi/policy"]);
         assert.equal(root.dependencies["@pulumi/pulumi"], pkg.dependencies["@pulumi/pulumi"]);
     });

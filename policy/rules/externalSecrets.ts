@@ -99,7 +99,7 @@ function ofKind(r: PolicyResource, kind: string): boolean {
 }
 
 /** The KV keys (relative to the store's mount, as ExternalSecrets name them) the store's Vault role may read. */
-function storeReadableKeys(store: SecretStoreProps, resources: PolicyResource[]): string[] | undefined {
+async function storeReadableKeys(store: SecretStoreProps, resources: PolicyResource[]): Promise<string[] | undefined> {
     const vaultProvider = store.spec?.provider?.vault;
     const roleName = vaultProvider?.auth?.kubernetes?.role;
     const mount = (vaultProvider?.path ?? "secret").replace(/\/+$/, "");
@@ -114,7 +114,7 @@ function storeReadableKeys(store: SecretStoreProps, resources: PolicyResource[])
         if (typeof text !== "string") return undefined;
         let rules: VaultPathRule[];
         try {
-            rules = parseVaultPolicy(text);
+            rules = await parseVaultPolicy(text);
         } catch {
             return undefined;
         }
@@ -146,7 +146,7 @@ export const externalSecretsConfined: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "critical",
     remediationSteps: "Create the ExternalSecret in the app's namespace, with the app's own store, reading only secret/data/<prefix>/<app>/<env>.",
-    validateStack: (args, report) => {
+    validateStack: async (args, report) => {
         const sources = args.resources.filter((r) => ofKind(r, "ExternalSecret") || ofKind(r, "ClusterExternalSecret"));
         if (sources.length === 0) return args.notApplicable("the stack has no ExternalSecrets");
         const stores = args.resources.filter((r) => ofKind(r, "ClusterSecretStore"));
@@ -182,7 +182,7 @@ export const externalSecretsConfined: StackValidationPolicy = {
                 for (const ns of namespaces) {
                     if (!admitted.has(ns)) report(`${where} is in namespace ${JSON.stringify(ns)}, outside the namespaces of its store ${JSON.stringify(ref.name)} (${[...admitted].sort().join(", ") || "none listed"}).`, r.urn);
                 }
-                const readable = storeReadableKeys(store, args.resources);
+                const readable = await storeReadableKeys(store, args.resources);
                 const mount = (store.spec?.provider?.vault?.path ?? "secret").replace(/\/+$/, "");
                 const keys = [...(source?.data ?? []).map((d) => d.remoteRef?.key), ...(source?.dataFrom ?? []).map((d) => d.extract?.key)].filter((k): k is string => typeof k === "string");
                 if (readable === undefined) {

@@ -114,11 +114,11 @@ export const vaultAppPolicyScoped: ResourceValidationPolicy = {
             appPolicyNamePattern: { type: "string", default: DEFAULT_APP_POLICY_NAME, description: "Regex with named groups app, role and env." },
         },
     },
-    validateResource: forTypes<VaultPolicyProps>([T.vaultPolicy], (props, args, report) => {
+    validateResource: forTypes<VaultPolicyProps>([T.vaultPolicy], async (props, args, report) => {
         const config = args.getConfig<VaultPolicyConfig>();
         let rules: VaultPathRule[];
         try {
-            rules = parseVaultPolicy(String(props.policy ?? ""));
+            rules = await parseVaultPolicy(String(props.policy ?? ""));
         } catch (e) {
             if (e instanceof VaultPolicyParseError) return report(`The policy document cannot be read, so it cannot be checked: ${e.message}.`);
             throw e;
