@@ -10,7 +10,7 @@ import { irsaTrustPinned } from "./rules/irsa";
 import { prodObjectLock, prodReloaderHa, prodRotationSchedule, prodRotationUnscheduled, prodTlsUrls, prodVaultAudit } from "./rules/promises";
 import { statefulResourcesProtected } from "./rules/protection";
 import { s3BucketControlsPresent, s3KmsEncryption, s3KmsStackKey, s3Private, s3TlsOnly, s3Versioning } from "./rules/s3";
-import { vaultAppPolicyScoped, vaultAuthRoleBound } from "./rules/vault";
+import { vaultAppPolicyScoped, vaultAuthRoleBound, vaultSudoScoped } from "./rules/vault";
 
 export {
     configMapNoSecrets,
@@ -35,6 +35,7 @@ export {
     statefulResourcesProtected,
     vaultAppPolicyScoped,
     vaultAuthRoleBound,
+    vaultSudoScoped,
 };
 
 export const PACK_NAME = "platform-secrets";
@@ -49,6 +50,7 @@ export const policies: Policies = [
     irsaTrustPinned,
     vaultAppPolicyScoped,
     vaultAuthRoleBound,
+    vaultSudoScoped,
     generatedCredentialLength,
     generatedValuesSecretOnly,
     configMapNoSecrets,

@@ -34,6 +34,7 @@ export const T = {
     vaultKvSecret: "vault:kv/secret:Secret",
     vaultGenericSecret: "vault:generic/secret:Secret",
     vaultAudit: "vault:index/audit:Audit",
+    vaultAuthBackend: "vault:index/authBackend:AuthBackend",
     vaultKubernetesAuthRole: "vault:kubernetes/authBackendRole:AuthBackendRole",
 
     randomBytes: "random:index/randomBytes:RandomBytes",

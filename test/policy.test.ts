@@ -235,6 +235,7 @@ describe("what the policies assume about the SDKs", () => {
             vaultKvSecret: vault.kv.Secret,
             vaultGenericSecret: vault.generic.Secret,
             vaultAudit: vault.Audit,
+            vaultAuthBackend: vault.AuthBackend,
             vaultKubernetesAuthRole: vault.kubernetes.AuthBackendRole,
             randomBytes: random.RandomBytes,
             randomPassword: random.RandomPassword,

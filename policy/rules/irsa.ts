@@ -11,6 +11,7 @@ import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { forTypes } from "../lib/dispatch";
 import { conditionEntries, federatedPrincipals, grantsAction, statementsOf, type Statement } from "../lib/iam";
 import { accountsIn, ALLOW_EVERYTHING, decide, foreignAccount, namedAwsPrincipals, providerAccounts, SimulationError, type Probe } from "../lib/simulate";
+import { known } from "../lib/values";
 import { T } from "../types";
 
 /** aws.iam.RoleArgs, the part read here. */
@@ -173,7 +174,8 @@ export const irsaTrustPinned: ResourceValidationPolicy = {
         }
         const doc = JSON.parse(JSON.stringify({ Version: "2012-10-17", Statement: statements }));
         const owner = providerAccounts(args.provider)[0] ?? accountsIn(doc)[0] ?? "000000000000";
-        const roleName = typeof props.name === "string" && props.name !== "" ? props.name : args.name;
+        const name = known(() => props.name);
+        const roleName = typeof name === "string" && name !== "" ? name : args.name;
         const roleArn = `arn:aws:iam::${owner}:role/${roleName}`;
         const admitted = new Set<string>();
         try {

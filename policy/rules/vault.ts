@@ -12,8 +12,9 @@
  * Kubernetes auth roles are judged too: bound to exact ServiceAccount names and namespaces (no `*`,
  * no namespace selector) and carrying only their own app's read policy.
  */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { forTypes } from "../lib/dispatch";
+import { field, known } from "../lib/values";
 import { parseVaultPolicy, VaultPolicyParseError, type VaultPathRule } from "../lib/vaultPolicy";
 import { T } from "../types";
 
@@ -183,4 +184,43 @@ export const vaultAuthRoleBound: ResourceValidationPolicy = {
         }
         if (apps.size > 1) report(`tokenPolicies spans ${apps.size} apps or environments (${[...apps].sort().join(", ")}); a role is for one app.`);
     }),
+};
+
+export const vaultSudoScoped: StackValidationPolicy = {
+    name: "vault-sudo-scoped",
+    description:
+        "sudo, where a Vault policy grants it, is on what this stack manages: sys/auth/<path> only for an auth backend the stack defines, sys/audit/<path> only for an audit device it defines, sys/audit only when it defines one.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    remediationSteps: "Grant sudo on sys/auth/<the stack's Kubernetes auth path> and sys/audit[/<the stack's audit path>] only; enabling any other auth method or audit device is the Vault admins' job.",
+    validateStack: async (args, report) => {
+        const policies = args.resources.filter((r) => r.type === T.vaultPolicy);
+        if (policies.length === 0) return args.notApplicable("the stack defines no Vault policy");
+        const pathsOf = (type: string) =>
+            new Set(
+                args.resources
+                    .filter((r) => r.type === type)
+                    .map((r) => known(() => field(r.props, "path")))
+                    .filter((p): p is string => typeof p === "string")
+                    .map((p) => p.replace(/^\/+|\/+$/g, "")),
+            );
+        const authPaths = pathsOf(T.vaultAuthBackend);
+        const auditPaths = pathsOf(T.vaultAudit);
+        for (const r of policies) {
+            const text = known(() => field(r.props, "policy"));
+            if (typeof text !== "string") continue;
+            let rules: VaultPathRule[];
+            try {
+                rules = await parseVaultPolicy(text);
+            } catch {
+                continue; // vault-app-policy-scoped reports an unreadable policy
+            }
+            for (const rule of rules.filter((x) => x.capabilities.includes("sudo"))) {
+                const auth = /^sys\/auth\/(.+)$/.exec(rule.path);
+                const audit = /^sys\/audit\/(.+)$/.exec(rule.path);
+                const managed = auth ? authPaths.has(auth[1]) : audit ? auditPaths.has(audit[1]) : rule.path === "sys/audit" ? auditPaths.size > 0 : false;
+                if (!managed) report(`Vault policy ${r.name} grants sudo on "${rule.path}", which is nothing this stack manages.`, r.urn);
+            }
+        }
+    },
 };
