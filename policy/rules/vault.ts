@@ -215,7 +215,8 @@ export const vaultSudoScoped: StackValidationPolicy = {
             } catch {
                 continue; // vault-app-policy-scoped reports an unreadable policy
             }
-            for (const rule of rules.filter((x) => x.capabilities.includes("sudo"))) {
+            // Sudo anywhere else is vault-app-policy-scoped's to report; here: is the allowed shape about something of this stack?
+            for (const rule of rules.filter((x) => x.capabilities.includes("sudo") && !GLOB.test(x.path) && SUDO_PATHS.some((p) => p.test(x.path)))) {
                 const auth = /^sys\/auth\/(.+)$/.exec(rule.path);
                 const audit = /^sys\/audit\/(.+)$/.exec(rule.path);
                 const managed = auth ? authPaths.has(auth[1]) : audit ? auditPaths.has(audit[1]) : rule.path === "sys/audit" ? auditPaths.size > 0 : false;
