@@ -26,6 +26,7 @@ const analyzerRpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
 const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb");
 
 const packDir = path.join(repoRoot, "policy");
+const ADVISORY = 0;
 const MANDATORY = 1;
 
 type Diagnostic = { policy: string; urn: string; level: number; message: string };
@@ -68,13 +69,13 @@ describe("the pack loaded as the Pulumi CLI loads it", () => {
         pack?.kill();
     });
 
-    it("serves every policy of policies.ts, mandatory, under the pack's name and version", async () => {
+    it("serves every policy of policies.ts, at its own enforcement level, under the pack's name and version", async () => {
         const info: any = await call(client, "getAnalyzerInfo", new Empty());
         assert.equal(info.getName(), "platform-secrets");
         const pkg = JSON.parse(readFileSync(path.join(packDir, "package.json"), "utf8"));
         assert.equal(info.getVersion(), pkg.version);
         const served = info.getPoliciesList().map((p: any) => [p.getName(), p.getEnforcementlevel()]);
-        assert.deepEqual(served.sort(), policies.map((p) => [p.name, MANDATORY]).sort());
+        assert.deepEqual(served.sort(), policies.map((p) => [p.name, p.enforcementLevel === "advisory" ? ADVISORY : MANDATORY]).sort());
         assert.equal(stderr, "");
     });
 
@@ -130,9 +131,112 @@ describe("the pack loaded as the Pulumi CLI loads it", () => {
             resource(T.vaultKvSecretV2, "kv", { dataJson: secret(JSON.stringify({ pw: value })) }, ["data", "dataJson", "dataJsonWo"]),
             resource("kubernetes:core/v1:ConfigMap", "cm", { data: { PW: value } }),
         ]);
-        const found = diagnostics(await call(client, "analyzeStack", req));
+        // (Under prod.json, configured above, the prod promises also speak about this three-resource "stack".)
+        const all = diagnostics(await call(client, "analyzeStack", req));
+        const found = all.filter((d) => d.policy === "generated-values-secret-only");
         assert.deepEqual(found.map((d) => [d.policy, d.urn]), [["generated-values-secret-only", urn("kubernetes:core/v1:ConfigMap", "cm")]]);
-        assert.ok(!found[0].message.includes(value), "the violation does not print the value");
+        for (const d of all) assert.ok(!d.message.includes(value), "no violation prints the value");
+    });
+});
+
+describe("one bypass of each class of issue 13, through the Pulumi runner (prod policy config)", () => {
+    let pack: ChildProcess;
+    let client: any;
+    let stderr = "";
+    const ACCOUNT = "444455556666";
+    const ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/PROD0EXAMPLE9A1B2C3D4E5F60718293";
+
+    before(async () => {
+        const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
+        pack = spawn(process.execPath, [runner, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
+        pack.stderr!.on("data", (d) => (stderr += String(d)));
+        const port = await new Promise<string>((resolve, reject) => {
+            pack.stdout!.once("data", (d) => resolve(String(d).trim()));
+            pack.once("exit", (code) => reject(new Error(`the pack exited (${code}) before serving:\n${stderr}`)));
+        });
+        client = new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+        const config = JSON.parse(readFileSync(path.join(packDir, "config", "prod.json"), "utf8")) as Record<string, Record<string, unknown>>;
+        const req = new analyzerPb.ConfigureAnalyzerRequest();
+        for (const [name, settings] of Object.entries(config)) {
+            const level = policies.find((p) => p.name === name)?.enforcementLevel === "advisory" ? ADVISORY : MANDATORY;
+            req.getPolicyconfigMap().set(name, new analyzerPb.PolicyConfig().setEnforcementlevel(level).setProperties(Struct.fromJavaScript(settings as never)));
+        }
+        await call(client, "configure", req);
+    });
+
+    after(() => {
+        client?.close();
+        pack?.kill();
+    });
+
+    const analyze = async (type: string, name: string, props: Record<string, unknown>, protect = true) => {
+        const req = new analyzerPb.AnalyzeRequest().setType(type).setName(name).setUrn(urn(type, name)).setProperties(Struct.fromJavaScript(props as never)).setOptions(options(protect));
+        return [...new Set(diagnostics(await call(client, "analyze", req)).filter((d) => d.level === MANDATORY).map((d) => d.policy))].sort();
+    };
+    const resource = (type: string, name: string, props: Record<string, unknown>, protect = true) =>
+        new analyzerPb.AnalyzerResource().setType(type).setName(name).setUrn(urn(type, name)).setProperties(Struct.fromJavaScript(props as never)).setOptions(options(protect));
+    const analyzeStack = async (resources: unknown[]) =>
+        diagnostics(await call(client, "analyzeStack", new analyzerPb.AnalyzeStackRequest().setResourcesList(resources))).filter((d) => d.level === MANDATORY);
+
+    it("1: a trust policy with an extra statement for another account (the IAM policy simulator runs inside the pack)", async () => {
+        const trust = {
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Effect: "Allow",
+                    Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}` },
+                    Action: "sts:AssumeRoleWithWebIdentity",
+                    Condition: { StringEquals: { [`${ISSUER}:sub`]: "system:serviceaccount:soma-memory:soma-memory-backup-postgres", [`${ISSUER}:aud`]: "sts.amazonaws.com" } },
+                },
+                { Effect: "Allow", Principal: { AWS: "arn:aws:iam::111122223333:root" }, Action: "sts:AssumeRole" },
+            ],
+        };
+        assert.deepEqual(await analyze(T.iamRole, "r", { assumeRolePolicy: JSON.stringify(trust) }), ["irsa-trust-pinned"]);
+        assert.deepEqual(await analyze(T.iamRole, "r", { assumeRolePolicy: JSON.stringify({ ...trust, Statement: [trust.Statement[0]] }) }), []);
+        assert.equal(stderr, "");
+    });
+
+    it("2: a bucket encrypted with another account's key", async () => {
+        const key = resource(T.kmsKey, "k", { arn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/aaaa` });
+        const sse = (keyArn: string) =>
+            resource(T.bucketSse, "sse", { bucket: "b", rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn } }] });
+        const flagged = await analyzeStack([key, sse("arn:aws:kms:eu-west-1:111122223333:key/bbbb")]);
+        assert.deepEqual([...new Set(flagged.map((d) => d.policy))], ["s3-kms-stack-key"]);
+        assert.deepEqual(await analyzeStack([key, sse(`arn:aws:kms:eu-west-1:${ACCOUNT}:key/aaaa`)]), []);
+    });
+
+    it("3: a policy named like the pipeline's with sudo over sys/*", async () => {
+        assert.deepEqual(await analyze(T.vaultPolicy, "p", { name: "platform-secrets-rotator-prod", policy: 'path "sys/*" { capabilities = ["sudo", "update"] }' }), ["vault-app-policy-scoped"]);
+        assert.deepEqual(await analyze(T.vaultPolicy, "p", { name: "platform-secrets-rotator-prod", policy: 'path "sys/audit/file" { capabilities = ["create", "update", "sudo"] }' }), []);
+    });
+
+    it("4: a ClusterSecretStore without conditions", async () => {
+        const store = (conditions?: unknown) => ({
+            apiVersion: "external-secrets.io/v1",
+            kind: "ClusterSecretStore",
+            metadata: { name: "s" },
+            spec: { ...(conditions ? { conditions } : {}), provider: { vault: { server: "https://vault:8200", auth: { kubernetes: { role: "r", serviceAccountRef: { name: "sa", namespace: "soma-memory" } } } } } },
+        });
+        const type = "kubernetes:external-secrets.io/v1:ClusterSecretStore";
+        assert.deepEqual(await analyze(type, "s", store()), ["external-secret-store-confined"]);
+        assert.deepEqual(await analyze(type, "s", store([{ namespaces: ["soma-memory"] }])), []);
+    });
+
+    it("5: a 32-character password over a one-character alphabet", async () => {
+        assert.deepEqual(await analyze(T.randomPassword, "p", { length: 32, upper: false, lower: false, numeric: false, special: true, overrideSpecial: "a" }), ["generated-credential-length"]);
+        assert.deepEqual(await analyze(T.randomPassword, "p", { length: 32, special: false }), []);
+    });
+
+    it("6: an unprotected KMS alias", async () => {
+        assert.deepEqual(await analyze(T.kmsAlias, "a", { name: "alias/x", targetKeyId: "k" }, false), ["stateful-resources-protected"]);
+        assert.deepEqual(await analyze(T.kmsAlias, "a", { name: "alias/x", targetKeyId: "k" }, true), []);
+    });
+
+    it("7: a stack that configures Vault without an audit device", async () => {
+        const policy = resource(T.vaultPolicy, "p", { name: "soma-memory-secrets-read-prod", policy: 'path "secret/data/shared-infra/soma-memory/prod" { capabilities = ["read"] }' });
+        const audit = resource(T.vaultAudit, "audit", { type: "file", path: "file", options: { file_path: "/vault/logs/audit.log" } });
+        assert.deepEqual([...new Set((await analyzeStack([policy])).map((d) => d.policy))], ["prod-vault-audit"]);
+        assert.deepEqual(await analyzeStack([policy, audit]), []);
     });
 });
 
@@ -147,9 +251,13 @@ describe("the pack's files", () => {
     it("pins the pack's SDKs to the versions the repository installs", () => {
         const pkg = JSON.parse(readFileSync(path.join(packDir, "package.json"), "utf8"));
         const root = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8"));
-        assert.deepEqual(Object.keys(pkg.dependencies).sort(), ["@pulumi/policy", "@pulumi/pulumi"]);
+        assert.deepEqual(Object.keys(pkg.dependencies).sort(), ["@cdktf/hcl2json", "@cloud-copilot/iam-simulate", "@pulumi/policy", "@pulumi/pulumi"]);
         assert.equal(pkg.dependencies["@pulumi/policy"], "1.21.0");
         assert.equal(pkg.dependencies["@pulumi/pulumi"], "3.248.0");
+        // The IAM policy simulator the IAM policies decide with: the same exact version the repository installs.
+        assert.equal(root.devDependencies["@cloud-copilot/iam-simulate"], pkg.dependencies["@cloud-copilot/iam-simulate"]);
+        // The HCL parser Vault policies are read with, likewise.
+        assert.equal(root.devDependencies["@cdktf/hcl2json"], pkg.dependencies["@cdktf/hcl2json"]);
         assert.equal(root.devDependencies["@pulumi/policy"], pkg.dependencies["@pulumi/policy"]);
         assert.equal(root.dependencies["@pulumi/pulumi"], pkg.dependencies["@pulumi/pulumi"]);
     });

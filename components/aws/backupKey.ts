@@ -50,7 +50,8 @@ export class BackupKey extends pulumi.ComponentResource {
             // says so, `pulumi destroy` stops here and a removed key stays in the account.
             { parent: this, provider, ...statefulOptions(args.protection) },
         );
-        this.alias = new aws.kms.Alias(`${name}-alias`, { name: args.aliasName, targetKeyId: this.key.keyId }, { parent: this, provider });
+        // The alias guards the key as much as the key itself: buckets and operators find the key by it.
+        this.alias = new aws.kms.Alias(`${name}-alias`, { name: args.aliasName, targetKeyId: this.key.keyId }, { parent: this, provider, ...statefulOptions(args.protection) });
         this.arn = this.key.arn;
         this.registerOutputs({ arn: this.arn, alias: this.alias.name });
     }

@@ -9,7 +9,8 @@
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { forTypes } from "../lib/dispatch";
-import { conditionEntries, grantsAction, isWildcardPrincipal, statementsOf, strings, type Statement } from "../lib/iam";
+import { statementsOf, type Statement } from "../lib/iam";
+import { accountOfPrincipal, accountsIn, ALLOW_EVERYTHING, ANONYMOUS, decide, foreignAccount, namedAwsPrincipals, providerAccounts, SimulationError, type Probe } from "../lib/simulate";
 import { field, known, UNKNOWN } from "../lib/values";
 import { BUCKET_TYPES, T } from "../types";
 
@@ -72,6 +73,7 @@ function sseRuleProblem(rule: SseRule | undefined): string | undefined {
     if (typeof byDefault.kmsMasterKeyId !== "string" || byDefault.kmsMasterKeyId === "") {
         return "uses aws:kms without kmsMasterKeyId, i.e. the AWS-managed aws/s3 key, whose key policy nobody here controls";
     }
+    if (/(^|:)alias\/aws\//.test(byDefault.kmsMasterKeyId)) return `uses the AWS-managed key ${JSON.stringify(byDefault.kmsMasterKeyId)}, whose key policy nobody here controls`;
     return undefined;
 }
 
@@ -116,11 +118,104 @@ export const s3Versioning: ResourceValidationPolicy = {
     ],
 };
 
-/** Problems with a bucket policy's Allow statements for everyone. */
-function publicAllowStatements(statements: Statement[]): string[] {
-    return statements
-        .filter((s) => s.Effect === "Allow" && isWildcardPrincipal(s.Principal) && conditionEntries(s).length === 0)
-        .map((s, i) => `statement ${s.Sid ?? i} allows everyone (Principal "*") without a condition`);
+/** Object and bucket actions an outsider must never be granted, and administrative ones nobody is granted by the bucket policy. */
+const OUTSIDER_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:GetObjectVersion"];
+const ADMIN_ACTIONS = [
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:DeleteBucket",
+    "s3:PutBucketAcl",
+    "s3:PutObjectAcl",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketVersioning",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:BypassGovernanceRetention",
+    "s3:DeleteObjectVersion",
+    "s3:PutBucketPublicAccessBlock",
+];
+/** What a request from the internet or another account satisfies at will (a "trivial" condition). */
+const OUTSIDER_CONTEXT: Record<string, string> = { "aws:SecureTransport": "true" };
+/** Context a TLS-only Deny must not depend on: a Deny narrowed by any of these lets the others through. */
+const NARROWING_CONTEXTS: Record<string, string>[] = [
+    {},
+    { "aws:SourceIp": "203.0.113.10", "aws:SourceVpce": "vpce-0probe", "aws:SourceVpc": "vpc-0probe", "aws:PrincipalOrgID": "o-probe", "aws:UserAgent": "probe" },
+];
+
+interface BucketPolicyView {
+    doc: Record<string, unknown>;
+    statements: Statement[];
+    bucketArn: string;
+    owner: string;
+    foreign: string;
+    named: string[];
+}
+
+function bucketPolicyView(props: BucketPolicyProps, provider: { props?: Record<string, unknown> } | undefined): BucketPolicyView | undefined {
+    const statements = statementsOf(props.policy);
+    if (!statements) return undefined;
+    const doc = JSON.parse(JSON.stringify({ Version: "2012-10-17", Statement: statements })) as Record<string, unknown>;
+    const bucket = String(props.bucket ?? "");
+    const owner = providerAccounts(provider)[0] ?? "000000000000";
+    return { doc, statements, bucketArn: `arn:aws:s3:::${bucket}`, owner, foreign: foreignAccount([owner, ...accountsIn(doc)]), named: namedAwsPrincipals(statements) };
+}
+
+/** Runs probes; the ones whose decision `bad` rejects, by what they stand for. */
+async function failing(probes: { what: string; probe: Probe }[], bad: (d: string) => boolean): Promise<string[]> {
+    const out = new Set<string>();
+    for (const { what, probe } of probes) if (bad(await decide(probe))) out.add(what);
+    return [...out];
+}
+
+const summary = (items: string[]) => `${items.slice(0, 6).join("; ")}${items.length > 6 ? `; and ${items.length - 6} more` : ""}`;
+
+/** What the bucket policy itself grants to anyone outside the account, or administratively to anyone. */
+async function bucketPolicyGrants(v: BucketPolicyView): Promise<string[]> {
+    const probes: { what: string; probe: Probe }[] = [];
+    const object = `${v.bucketArn}/probe/object`;
+    const resourceOf = (action: string) => (action === "s3:ListBucket" || action.startsWith("s3:PutBucket") || action.startsWith("s3:DeleteBucket") || action === "s3:PutEncryptionConfiguration" || action === "s3:PutLifecycleConfiguration" ? v.bucketArn : object);
+    const outsiders = [ANONYMOUS, `arn:aws:iam::${v.foreign}:role/probe-role`, ...v.named.filter((p) => accountOfPrincipal(p) !== v.owner)];
+    for (const principal of outsiders) {
+        for (const action of [...OUTSIDER_ACTIONS, ...ADMIN_ACTIONS]) {
+            const who = principal === ANONYMOUS ? "anyone (anonymous)" : principal;
+            probes.push({
+                what: `${who} may ${action}`,
+                probe: { principal, action, resource: resourceOf(action), accountId: v.owner, context: OUTSIDER_CONTEXT, identity: principal === ANONYMOUS ? [] : [ALLOW_EVERYTHING], resourcePolicy: v.doc },
+            });
+        }
+    }
+    // Inside the account, the bucket policy alone (no identity policy) grants nothing administrative.
+    for (const principal of [`arn:aws:iam::${v.owner}:role/probe-role`, ...v.named.filter((p) => accountOfPrincipal(p) === v.owner)]) {
+        for (const action of ADMIN_ACTIONS) {
+            probes.push({ what: `${principal} may ${action} through the bucket policy alone`, probe: { principal, action, resource: resourceOf(action), accountId: v.owner, context: OUTSIDER_CONTEXT, resourcePolicy: v.doc } });
+        }
+    }
+    return failing(probes, (d) => d === "Allowed");
+}
+
+/** Requests without TLS that the bucket policy does not explicitly deny. */
+async function plaintextGaps(v: BucketPolicyView): Promise<string[]> {
+    const probes: { what: string; probe: Probe }[] = [];
+    const principals = [ANONYMOUS, `arn:aws:iam::${v.owner}:role/probe-role`, `arn:aws:iam::${v.owner}:user/probe-user`, `arn:aws:iam::${v.foreign}:role/probe-role`, ...v.named];
+    const requests: [string, string][] = [
+        ["s3:GetObject", `${v.bucketArn}/probe/object`],
+        ["s3:PutObject", `${v.bucketArn}/any-key`],
+        ["s3:DeleteObject", `${v.bucketArn}/probe/object`],
+        ["s3:ListBucket", v.bucketArn],
+        ["s3:PutBucketPolicy", v.bucketArn],
+    ];
+    for (const principal of principals) {
+        for (const [action, resource] of requests) {
+            for (const extra of NARROWING_CONTEXTS) {
+                const who = principal === ANONYMOUS ? "anyone" : principal;
+                probes.push({
+                    what: `${action} on ${resource === v.bucketArn ? "the bucket" : "its objects"} by ${who}${Object.keys(extra).length ? " (from another network or organization)" : ""}`,
+                    probe: { principal, action, resource, accountId: v.owner, context: { ...extra, "aws:SecureTransport": "false" }, identity: principal === ANONYMOUS ? [] : [ALLOW_EVERYTHING], resourcePolicy: v.doc },
+                });
+            }
+        }
+    }
+    return failing(probes, (d) => d !== "ExplicitlyDenied");
 }
 
 export const s3Private: ResourceValidationPolicy = {
@@ -151,36 +246,36 @@ export const s3Private: ResourceValidationPolicy = {
         forTypes<Record<string, unknown>>([T.bucketWebsite, T.bucketWebsiteV2], (_props, _args, report) => {
             report("A backup bucket must not serve a website.");
         }),
-        forTypes<BucketPolicyProps>([T.bucketPolicy], (props, _args, report) => {
-            const statements = statementsOf(props.policy);
-            if (!statements) return; // s3-tls-only reports an unreadable policy
-            for (const problem of publicAllowStatements(statements)) report(`The bucket policy's ${problem}.`);
+        forTypes<BucketPolicyProps>([T.bucketPolicy], async (props, args, report) => {
+            const view = bucketPolicyView(props, args.provider);
+            if (!view) return; // s3-tls-only reports an unreadable policy
+            try {
+                const grants = await bucketPolicyGrants(view);
+                if (grants.length > 0) report(`The bucket policy grants what it must not (IAM policy simulator): ${summary(grants)}.`);
+            } catch (e) {
+                if (e instanceof SimulationError) return report(`The bucket policy cannot be evaluated, so it cannot be trusted: ${e.message}.`);
+                throw e;
+            }
         }),
     ],
 };
 
-/** Whether the statement denies every non-TLS request to the bucket and its objects. */
-function isTlsDeny(s: Statement): boolean {
-    if (s.Effect !== "Deny" || !isWildcardPrincipal(s.Principal) || !grantsAction(s, "s3:*")) return false;
-    const resources = strings(s.Resource);
-    const coversObjects = resources.some((r) => r.endsWith("/*") || r === "*");
-    const coversBucket = resources.some((r) => r === "*" || (r.startsWith("arn:") && !r.slice(r.indexOf(":::") + 3).includes("/")));
-    const insecure = conditionEntries(s).some(
-        (c) => c.operator.toLowerCase() === "bool" && c.key === "aws:securetransport" && c.values.length > 0 && c.values.every((v) => String(v).toLowerCase() === "false"),
-    );
-    return coversObjects && coversBucket && insecure;
-}
-
 export const s3TlsOnly: ResourceValidationPolicy = {
     name: "s3-tls-only",
-    description: "S3 bucket policies deny every request made without TLS (Deny s3:* to \"*\" on the bucket and its objects when aws:SecureTransport is false).",
+    description: "S3 bucket policies deny every request made without TLS: the IAM policy simulator shows a request with aws:SecureTransport false explicitly denied on the bucket and its objects, for every principal, whatever else the request carries.",
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps: "Add to the BucketPolicy: { Effect: \"Deny\", Principal: \"*\", Action: \"s3:*\", Resource: [bucket.arn, `${bucket.arn}/*`], Condition: { Bool: { \"aws:SecureTransport\": \"false\" } } }.",
-    validateResource: forTypes<BucketPolicyProps>([T.bucketPolicy], (props, _args, report) => {
-        const statements = statementsOf(props.policy);
-        if (!statements) return report("The bucket policy is not a readable policy document.");
-        if (!statements.some(isTlsDeny)) report("No statement denies s3:* on the bucket and bucket/* when aws:SecureTransport is false.");
+    validateResource: forTypes<BucketPolicyProps>([T.bucketPolicy], async (props, args, report) => {
+        const view = bucketPolicyView(props, args.provider);
+        if (!view) return report("The bucket policy is not a readable policy document.");
+        try {
+            const gaps = await plaintextGaps(view);
+            if (gaps.length > 0) report(`Requests without TLS are not explicitly denied (IAM policy simulator): ${summary(gaps)}.`);
+        } catch (e) {
+            if (e instanceof SimulationError) return report(`The bucket policy cannot be evaluated, so it cannot be trusted: ${e.message}.`);
+            throw e;
+        }
     }),
 };
 
@@ -227,6 +322,66 @@ export const s3BucketControlsPresent: StackValidationPolicy = {
                     .filter((u): u is string => !!u),
             );
             for (const b of buckets) if (!configured.has(b.urn)) report(`Bucket ${b.name} has no ${control}.`, b.urn);
+        }
+    },
+};
+
+export interface StackKeyConfig {
+    /** KMS key ARNs (or alias ARNs) managed elsewhere that this stack may encrypt buckets with. */
+    allowedKeyArns?: string[];
+}
+
+/** What identifies a stack's KMS key in kmsMasterKeyId: its ARN and ID, its aliases' names and ARNs. */
+function stackKeyIds(resources: PolicyResource[]): { ids: Set<string>; urns: Set<string> } {
+    const ids = new Set<string>();
+    const urns = new Set<string>();
+    for (const r of resources) {
+        if (r.type !== T.kmsKey && r.type !== T.kmsAlias) continue;
+        urns.add(r.urn);
+        for (const f of ["arn", "id", "keyId", "name"]) {
+            const v = known(() => field(r.props, f));
+            if (typeof v === "string" && v !== "") ids.add(v);
+        }
+    }
+    return { ids, urns };
+}
+
+export const s3KmsStackKey: StackValidationPolicy = {
+    name: "s3-kms-stack-key",
+    description:
+        "Buckets are encrypted with the stack's own KMS key (a kms.Key or kms.Alias of this stack, or a key the stack's policy config names in allowedKeyArns): not the AWS-managed aws/s3 key, not a key of another account or another stack.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    remediationSteps: "kmsMasterKeyId: the backup key's ARN (components/aws BackupKey); list a key managed elsewhere in s3-kms-stack-key.allowedKeyArns.",
+    configSchema: {
+        properties: { allowedKeyArns: { type: "array", items: { type: "string" }, default: [], description: "KMS key or alias ARNs managed outside this stack that buckets may use." } },
+    },
+    validateStack: (args, report) => {
+        const configs = args.resources.filter((r) => r.type === T.bucketSse || r.type === T.bucketSseV2 || BUCKET_TYPES.includes(r.type));
+        if (configs.length === 0) return args.notApplicable("the stack has no S3 buckets");
+        const { ids, urns } = stackKeyIds(args.resources);
+        for (const a of args.getConfig<StackKeyConfig>().allowedKeyArns ?? []) ids.add(a);
+        const linkedToStackKey = (r: PolicyResource) => Object.values(r.propertyDependencies ?? {}).some((deps) => deps.some((d) => urns.has(d.urn)));
+        for (const r of configs) {
+            const bucketLevel = BUCKET_TYPES.includes(r.type);
+            const rules = bucketLevel ? [known(() => field(field(r.props, "serverSideEncryptionConfiguration"), "rule"))] : (known(() => field(r.props, "rules")) as unknown);
+            if (rules === UNKNOWN) continue;
+            for (const rule of Array.isArray(rules) ? rules : []) {
+                if (rule === UNKNOWN || rule === undefined) continue;
+                const algorithm = known(() => field(field(rule, "applyServerSideEncryptionByDefault"), "sseAlgorithm"));
+                if (algorithm !== UNKNOWN && !KMS_ALGORITHMS.includes(String(algorithm))) continue; // s3-kms-encryption reports a non-KMS algorithm
+                const key = known(() => field(field(rule, "applyServerSideEncryptionByDefault"), "kmsMasterKeyId"));
+                if (key === UNKNOWN) {
+                    if (!linkedToStackKey(r)) report(`${r.name}: the encryption key is not known yet and does not come from a KMS key of this stack.`, r.urn);
+                    continue;
+                }
+                if (typeof key !== "string" || key === "") {
+                    report(`${r.name} encrypts without naming a key: the AWS-managed aws/s3 key, not the stack's.`, r.urn);
+                } else if (!ids.has(key)) {
+                    const account = /^arn:aws[a-z-]*:kms:[^:]*:([0-9]{12}):/.exec(key)?.[1];
+                    report(`${r.name} encrypts with ${/alias\/aws\//.test(key) ? "the AWS-managed key" : account ? `a key of account ${account} that is not this stack's` : "a key that is not this stack's"} (${key}).`, r.urn);
+                }
+            }
         }
     },
 };
