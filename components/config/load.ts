@@ -69,8 +69,9 @@ export function validateConfig(all: Record<string, string>, project: string, sta
         raw[key] = key === "environment" ? value : parseValue(value);
     }
     // Operator secrets only ever come encrypted (`--secret`): a plaintext one is already in the stack
-    // file, in git. Say so without echoing any value.
-    if (raw.suppliedSecrets !== undefined && !secretKeys.includes(`${project}:suppliedSecrets`)) {
+    // file, in git. Say so without echoing any value. An empty object holds no value: it is what the
+    // engine sets from Pulumi.yaml's default when a stack has no operator secret.
+    if (raw.suppliedSecrets !== undefined && !secretKeys.includes(`${project}:suppliedSecrets`) && JSON.stringify(raw.suppliedSecrets) !== "{}") {
         problems.push(
             `${project}:suppliedSecrets: is stored in plaintext in the stack file; remove it, rotate those values, and set each with: pulumi config set --stack ${stack} --secret --path 'suppliedSecrets.<app>.<secret>' '<value>'`,
         );

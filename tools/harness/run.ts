@@ -12,6 +12,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createMocks, MockContext } from "./mocks";
 import { fromWire, reveal, SecretValue, toWireSecret } from "./secret";
+import { applyProjectConfig, loadProject, ProjectFile } from "./projectConfig";
 import { projectName, readStackConfig, RuntimeConfig, toRuntimeConfig } from "./stackConfig";
 
 export interface RecordedOptions {
@@ -78,6 +79,11 @@ export interface RunOptions {
     programModule?: string;
     /** Called with the runtime config before the run, e.g. to patch undecryptable values. */
     prepareConfig?: (config: RuntimeConfig) => void;
+    /**
+     * The Pulumi.yaml whose config declarations the engine applies before the program runs
+     * (missing keys, defaults, types); the repository's own unless given.
+     */
+    project?: ProjectFile;
 }
 
 interface PendingCounter {
@@ -180,7 +186,11 @@ async function settle(counter: PendingCounter): Promise<void> {
 
 /** Runs the program once under mocks and returns every registration. */
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
-    const config = opts.config ?? readStackConfig(opts.stack);
+    const stackFileConfig = opts.config ?? readStackConfig(opts.stack);
+    // What the engine does before any program runs (mergeConfig): a declared key with no value and
+    // no default stops the preview, a typed key of the wrong type too; declared defaults are set.
+    const defaults = applyProjectConfig(opts.stack, opts.project ?? loadProject(), stackFileConfig, opts.secretConfig);
+    const config = { ...stackFileConfig, ...defaults };
     const runtimeConfig = toRuntimeConfig(config, opts.secretConfig);
     opts.prepareConfig?.(runtimeConfig);
     pulumi.runtime.setAllConfig(runtimeConfig.values, runtimeConfig.secretKeys);
