@@ -133,6 +133,14 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             for (const r of vaultResources) assert.ok(r.provider?.startsWith(`${providerUrn}::`), `${r.urn} uses ${r.provider}`);
         });
 
+        it("gives the Vault provider the CA from the stack's config, as a path the provider resolves in the project directory", () => {
+            const provider = one(result, "pulumi:providers:vault", "vault");
+            assert.ok(config.vault.caCertFile, "the stack names Vault's CA file");
+            assert.equal(provider.inputs.caCertFile, config.vault.caCertFile);
+            assert.ok(!String(provider.inputs.caCertFile).startsWith("/"), "relative: the same input on every runner");
+            assert.notEqual(provider.inputs.skipTlsVerify, true);
+        });
+
         it("owns the KV v2 mount exactly where config says, with the configured history, protected as config says", () => {
             if (!config.vault.kv.manage) {
                 // An existing mount (prod: runbook 001 already writes under secret/): nothing of it here.

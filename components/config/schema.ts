@@ -170,6 +170,17 @@ const vault = z
         address: httpsUrl,
         /** Vault Enterprise namespace, if any. */
         namespace: z.string().optional(),
+        /**
+         * PEM bundle of the CA that signs Vault's certificate, for the Pulumi Vault provider: a file
+         * committed in this repository, path relative to Pulumi.yaml (the provider resolves it in the
+         * project directory, where the engine starts it). Not secret.
+         */
+        caCertFile: z
+            .string()
+            .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._\/-]+\.(pem|crt)$/, "must be a .pem or .crt file inside the project, relative to Pulumi.yaml")
+            .optional(),
+        /** Vault's certificate chains to a public CA in the runner's system roots: no CA file needed. */
+        caFromSystemRoots: z.boolean().default(false),
         kv: z
             .object({
                 /** KV v2 mount path. */
