@@ -276,6 +276,12 @@ const kubernetes = z
         /** Path to a kubeconfig file; defaults to KUBECONFIG / ~/.kube/config. */
         kubeconfigPath: z.string().min(1).optional(),
         externalSecrets: externalSecrets.prefault({}),
+        /**
+         * Adopt objects that already exist in the cluster (pulumi-kubernetes `upsertExistingObjects`
+         * and `enablePatchForce`): for the first `up` of an environment the runbooks set up by hand,
+         * then off again. README "Coming from the runbooks".
+         */
+        adoptExistingObjects: z.boolean().default(false),
     })
     .strict();
 
