@@ -10,6 +10,7 @@ import { before, describe, it } from "node:test";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import type { AppSpec, PlatformConfig } from "../components/config/model";
 import { eksClusterLookups, mockEksCluster } from "../tools/harness/mocks/aws";
+import { kvSecretV2WriteRequests } from "../tools/harness/mocks/vault";
 import { projectName } from "../tools/harness/stackConfig";
 import { byType, one, plaintextStrings, programResources, resolvedConfig, reveal, ResourceRecord, RunResult, runStack, SecretValue, stackConfig, SUPPLIED } from "./support";
 
@@ -265,6 +266,17 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             assert.deepEqual(granted(rotator, `sys/mounts/${mount()}`), config.vault.kv.manage ? ["create", "read", "update"] : []);
             assert.deepEqual(granted(rotator, `sys/auth/${exp.authPath}`), ["create", "read", "sudo", "update"]);
             assert.deepEqual(granted(rotator, `sys/audit/${config.vault.audit.path}`), exp.audit ? ["create", "sudo", "update"] : []);
+        });
+
+        it("lets the rotator make every request of a KV write, including the provider's metadata read-back", () => {
+            const rotator = policyOf(`platform-secrets-rotator-${stack}`);
+            for (const app of config.apps) {
+                for (const create of [true, false]) {
+                    for (const r of kvSecretV2WriteRequests(mount(), app.kvPath, create)) {
+                        assert.ok(granted(rotator, r.path).includes(r.capability), `rotator: ${r.capability} on ${r.path} (every write needs it)`);
+                    }
+                }
+            }
         });
 
         it("gives the preview pipeline nothing but its token self-lookup", () => {

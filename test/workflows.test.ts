@@ -23,7 +23,7 @@ import { awsAudience, ciEnvironments, environmentNamed, environmentSubject, gith
 import { stackAccess } from "../tools/ci/stackSettings";
 import { readStackConfig, repoRoot } from "../tools/harness/stackConfig";
 import { decide, type Decision, type Policy } from "./awsSupport";
-import { resolvedConfig } from "./support";
+import { resolvedConfig, runStack } from "./support";
 
 interface Step {
     id?: string;
@@ -389,6 +389,23 @@ function renameGithubKeys<T>(value: T): T {
     const text = JSON.stringify(value).replaceAll(`"${githubIssuer}:sub"`, `"${STAND_IN}:sub"`).replaceAll(`"${githubIssuer}:aud"`, `"${STAND_IN}:aud"`);
     return JSON.parse(text) as T;
 }
+
+describe("the runners' egress (docs/guardrails.md)", () => {
+    it("lists every chart repository a stack's Helm releases fetch from", async () => {
+        const paragraph = guardrails.slice(guardrails.indexOf("Self-hosted runners, per label"), guardrails.indexOf("- Ephemeral:"));
+        let seen = 0;
+        for (const stack of stacks) {
+            const run = await runStack(stack);
+            for (const r of run.resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) {
+                const repo = String((r.inputs.repositoryOpts as { repo?: string } | undefined)?.repo ?? "");
+                assert.ok(repo.startsWith("https://"), `${stack} ${r.name}: no chart repository`);
+                assert.ok(paragraph.includes(`\`${repo}\``), `${stack} ${r.name} fetches from ${repo}, missing from the runners' egress list`);
+                seen++;
+            }
+        }
+        assert.ok(seen >= 3, `only ${seen} releases`);
+    });
+});
 
 describe("Vault's CA for the Pulumi Vault provider", () => {
     /** Steps that run the Pulumi CLI against a stack, with the stack they run. */

@@ -295,8 +295,12 @@ const resources = z
 const reloader = z
     .object({
         enabled: z.boolean().default(true),
-        /** `reloader` chart version from the stakater repository (2.2.17: Reloader v1.4.22). */
-        chartVersion: semver.default("2.2.17"),
+        /**
+         * `reloader` chart version from the stakater repository. 2.2.16 (Reloader v1.4.21) is the newest
+         * with evidence: chart-v2.2.16 in stakater/Reloader, published by its push-helm-chart workflow to
+         * this index and oci://ghcr.io/stakater/charts. 2.2.17 could not be confirmed (docs/kubernetes.md).
+         */
+        chartVersion: semver.default("2.2.16"),
         repository: httpsUrl.default("https://stakater.github.io/stakater-charts"),
         namespace: dnsLabel.default("kube-utilities"),
         /** Run two replicas with leader election. */

@@ -75,6 +75,11 @@ export interface RunOptions {
      * resources as they are.
      */
     target?: { previous: RunResult; urns: string[] };
+    /**
+     * Run as `pulumi preview` (the runtime's dry run), after the runs before it in this process
+     * (the emulated Vault remembers their writes): providers report planned state, not written state.
+     */
+    preview?: boolean;
     /** Program module to run; defaults to components/main. */
     programModule?: string;
     /** Called with the runtime config before the run, e.g. to patch undecryptable values. */
@@ -199,9 +204,9 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     for (const r of opts.target?.previous.resources ?? []) {
         if (r.custom && !opts.target!.urns.includes(r.urn)) untouched.set(`${r.type}::${r.name}`, { id: r.id, state: reveal(r.outputs) as Record<string, unknown> });
     }
-    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {}, untouched };
+    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {}, untouched, preview: opts.preview };
     // "organization" is what a self-managed backend calls every stack's organization.
-    await pulumi.runtime.setMocks(createMocks(ctx), projectName, opts.stack, false, "organization");
+    await pulumi.runtime.setMocks(createMocks(ctx), projectName, opts.stack, opts.preview ?? false, "organization");
 
     const records = new Map<string, ResourceRecord>();
     const counter: PendingCounter = { pending: 0 };
