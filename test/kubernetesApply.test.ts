@@ -4,9 +4,11 @@
  * object that already exists. The mocks see none of this.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { ApiError, kubectlAnnotate, LiveObject, providerCreate, providerUpdate } from "../tools/harness/kubernetesApply";
-import { projectName } from "../tools/harness/stackConfig";
+import { projectName, repoRoot } from "../tools/harness/stackConfig";
 import { reveal, runStack, RunResult, stackConfig } from "./support";
 
 const ES = "kubernetes:external-secrets.io/v1:ExternalSecret";
@@ -62,3 +64,24 @@ for (const stack of ["dev", "prod"]) {
         });
     });
 }
+
+describe("the docs on force-sync", () => {
+    const docs = ["README.md", "docs/guardrails.md", "docs/kubernetes.md", "docs/vault.md"].map((f) => [f, readFileSync(path.join(repoRoot, f), "utf8")] as const);
+
+    it("never have an operator annotate force-sync where the up already changed it", () => {
+        for (const [file, text] of docs) {
+            // Command lines in code blocks: no runbook step runs `kubectl annotate ... force-sync`.
+            for (const block of text.matchAll(/```(?:sh|bash)?\n([\s\S]*?)```/g)) {
+                for (const line of block[1].split("\n")) assert.doesNotMatch(line.replace(/#.*$/, ""), /kubectl annotate .*force-sync/, `${file}: ${line}`);
+            }
+        }
+    });
+
+    it("do not claim the next up sets a manual force-sync back, and say why the next rotation wins", () => {
+        for (const [file, text] of docs) assert.doesNotMatch(text.replace(/\s+/g, " "), /sets it back/, file);
+        const kubernetes = docs.find(([f]) => f === "docs/kubernetes.md")![1].replace(/\s+/g, " ");
+        assert.match(kubernetes, /kubectl-annotate/);
+        assert.match(kubernetes, /pulumi\.com\/patchForce/);
+        assert.match(kubernetes, /no diff and sends nothing/);
+    });
+});

@@ -1,6 +1,6 @@
 /** @pulumi/vault: ids as the provider sets them (mount paths, policy names, role paths). */
 import { createHash } from "node:crypto";
-import { Outputs, shortHash, stableJson } from "./common";
+import { Outputs, shortHash, stableJson, State } from "./common";
 
 /**
  * What the emulated Vault holds per KV v2 secret, across the runs of one process (a test that runs
@@ -50,6 +50,20 @@ function versionMetadata(v: { version: number; createdTime: string }): Record<st
 
 /** The engine's wire marker of an unknown value (a preview's "known after apply"). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/**
+ * vault_kv_secret_v2's read, as `pulumi refresh` runs it (terraform-provider-vault v5.8.0,
+ * kvSecretV2Read): path, mount and name from the id, `data` emptied, `metadata` from Vault's data
+ * endpoint. It never sets `data_json`, so the refreshed state keeps the data this program last wrote,
+ * whatever Vault holds now: out-of-band writes show only as a new `metadata.version`.
+ * `vaultNow` is Vault's current version of the secret; undefined means it is gone (removed from state).
+ */
+export function refreshKvSecretV2(state: State, vaultNow: { version: number; createdTime: string } | undefined): State | undefined {
+    const id = String(state.path);
+    if (!vaultNow) return undefined;
+    const [mount, ...rest] = id.split("/data/");
+    return { ...state, path: id, mount, name: rest.join("/data/"), data: {}, metadata: versionMetadata(vaultNow) };
+}
 
 /**
  * The Vault requests vault_kv_secret_v2 makes for one create or update (terraform-provider-vault
