@@ -13,6 +13,7 @@
  *   policy pack with the stack's config.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -436,6 +437,9 @@ describe("Vault's CA for the Pulumi Vault provider", () => {
                 assert.ok(existsSync(file), `${where}: ${vault.caCertFile} is not in the repository`);
                 const cert = new X509Certificate(readFileSync(file));
                 assert.ok(cert.ca, `${vault.caCertFile} is not a CA certificate`);
+                // Committed, not just present here: a fresh checkout on the runner must have it.
+                const tracked = spawnSync("git", ["ls-files", "--error-unmatch", vault.caCertFile], { cwd: repoRoot, encoding: "utf8" });
+                assert.equal(tracked.status, 0, `${vault.caCertFile} is not tracked by git (ignored?): ${tracked.stderr}`);
             }
         }
         // Both stacks are covered by the previews and the deploys.
