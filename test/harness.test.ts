@@ -11,10 +11,12 @@ import { TEST_NOW } from "./support";
 
 const program = (name: string) => path.join(__dirname, "fixtures", "programs", name);
 const config = { "platform-secrets:environment": "probe" };
+// The probe programs read no platform config: their project declares none.
+const project = { name: "platform-secrets", config: {} };
 
 describe("the mock harness", () => {
     it("marks provider-declared secret outputs secret, as the engine does", async () => {
-        const r = await runProgram({ stack: "probe", config, now: TEST_NOW, programModule: program("harnessProbe") });
+        const r = await runProgram({ stack: "probe", config, now: TEST_NOW, project, programModule: program("harnessProbe") });
         const pw = r.resources.find((x) => x.name === "probe-password")!;
         assert.ok(pw.outputs.result instanceof SecretValue, "RandomPassword.result must come back secret");
         assert.equal(typeof pw.outputs.length, "number", "non-secret outputs stay plain");
@@ -25,12 +27,12 @@ describe("the mock harness", () => {
     });
 
     it("waits for resources registered inside apply", async () => {
-        const r = await runProgram({ stack: "probe", config, now: TEST_NOW, programModule: program("harnessProbe") });
+        const r = await runProgram({ stack: "probe", config, now: TEST_NOW, project, programModule: program("harnessProbe") });
         assert.ok(r.resources.some((x) => x.name === "probe-late"));
     });
 
     it("records resource options and explicit dependsOn", async () => {
-        const r = await runProgram({ stack: "probe", config, now: TEST_NOW, programModule: program("harnessProbe") });
+        const r = await runProgram({ stack: "probe", config, now: TEST_NOW, project, programModule: program("harnessProbe") });
         const bytes = r.resources.find((x) => x.name === "probe-bytes")!;
         const pw = r.resources.find((x) => x.name === "probe-password")!;
         assert.equal(bytes.options.protect, true);
@@ -42,7 +44,7 @@ describe("the mock harness", () => {
 
     it("gives random values that are deterministic from name and inputs, and change with a keeper", async () => {
         const value = async (generation: string) => {
-            const r = await runProgram({ stack: "probe", config: { ...config, "platform-secrets:probeGeneration": generation }, now: TEST_NOW, programModule: program("harnessProbe") });
+            const r = await runProgram({ stack: "probe", config: { ...config, "platform-secrets:probeGeneration": generation }, now: TEST_NOW, project, programModule: program("harnessProbe") });
             return (r.resources.find((x) => x.name === "probe-password")!.outputs.result as SecretValue).value;
         };
         const [a, b, c] = [await value("1"), await value("1"), await value("2")];
@@ -52,12 +54,12 @@ describe("the mock harness", () => {
     });
 
     it("rejects a duplicate URN, as the engine does", async () => {
-        await assert.rejects(runProgram({ stack: "probe", config, now: TEST_NOW, programModule: program("duplicateUrn") }), /duplicate URN .*RandomBytes::twin/);
+        await assert.rejects(runProgram({ stack: "probe", config, now: TEST_NOW, project, programModule: program("duplicateUrn") }), /duplicate URN .*RandomBytes::twin/);
     });
 
     it("throws on an invoke nobody mocked, instead of echoing", async () => {
         await assert.rejects(
-            runProgram({ stack: "probe", config, now: TEST_NOW, programModule: program("unmockedInvoke") }),
+            runProgram({ stack: "probe", config, now: TEST_NOW, project, programModule: program("unmockedInvoke") }),
             /unmocked invoke aws:index\/getAvailabilityZones:getAvailabilityZones/,
         );
     });

@@ -92,7 +92,7 @@ describe("kubernetes (prod)", () => {
         assert.equal(values.reloader.enableHA, true);
         assert.equal(values.reloader.deployment.replicas, 2);
         assert.deepEqual(values.reloader.deployment.resources, { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "200m", memory: "512Mi" } });
-        assert.equal(releaseOf(run(), "reloader")!.inputs.version, "2.2.17");
+        assert.equal(releaseOf(run(), "reloader")!.inputs.version, "2.2.16");
     });
 
     it("ESO is the cluster's own: no release here, and nothing waits for one", () => {

@@ -111,4 +111,18 @@ describe("npm run plan", () => {
         assert.equal(strict.code, 1);
         assert.match(strict.stderr, /pulumi config set --stack prod --secret --path 'suppliedSecrets\.nemo-server\.huggingface_token'/);
     });
+
+    it("applies the engine's config check first: --strict passes dev as is, and a stack file the engine refuses fails with its message", async () => {
+        const dev = await plan("--stack", "dev", "--strict", "--now", NOW);
+        assert.equal(dev.code, 0, dev.stderr);
+        const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
+        const file = path.join(dir, "Pulumi.staging.yaml");
+        const missing = stackConfig("dev");
+        delete missing["platform-secrets:backup"];
+        delete missing["platform-secrets:aws"];
+        writeFileSync(file, stringify({ config: missing }));
+        const r = await plan("--stack", "staging", "--stack-file", file);
+        assert.equal(r.code, 1);
+        assert.equal(r.stderr.trim(), "Stack 'staging' is missing configuration values 'aws' and 'backup'");
+    });
 });

@@ -10,6 +10,7 @@ import { before, describe, it } from "node:test";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import type { AppSpec, PlatformConfig } from "../components/config/model";
 import { eksClusterLookups, mockEksCluster } from "../tools/harness/mocks/aws";
+import { kvSecretV2WriteRequests } from "../tools/harness/mocks/vault";
 import { projectName } from "../tools/harness/stackConfig";
 import { byType, one, plaintextStrings, programResources, resolvedConfig, reveal, ResourceRecord, RunResult, runStack, SecretValue, stackConfig, SUPPLIED } from "./support";
 
@@ -131,6 +132,14 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             const vaultResources = result.resources.filter((r) => r.custom && r.type.startsWith("vault:"));
             assert.ok(vaultResources.length >= 10);
             for (const r of vaultResources) assert.ok(r.provider?.startsWith(`${providerUrn}::`), `${r.urn} uses ${r.provider}`);
+        });
+
+        it("gives the Vault provider the CA from the stack's config, as a path the provider resolves in the project directory", () => {
+            const provider = one(result, "pulumi:providers:vault", "vault");
+            assert.ok(config.vault.caCertFile, "the stack names Vault's CA file");
+            assert.equal(provider.inputs.caCertFile, config.vault.caCertFile);
+            assert.ok(!String(provider.inputs.caCertFile).startsWith("/"), "relative: the same input on every runner");
+            assert.notEqual(provider.inputs.skipTlsVerify, true);
         });
 
         it("owns the KV v2 mount exactly where config says, with the configured history, protected as config says", () => {
@@ -257,6 +266,17 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             assert.deepEqual(granted(rotator, `sys/mounts/${mount()}`), config.vault.kv.manage ? ["create", "read", "update"] : []);
             assert.deepEqual(granted(rotator, `sys/auth/${exp.authPath}`), ["create", "read", "sudo", "update"]);
             assert.deepEqual(granted(rotator, `sys/audit/${config.vault.audit.path}`), exp.audit ? ["create", "sudo", "update"] : []);
+        });
+
+        it("lets the rotator make every request of a KV write, including the provider's metadata read-back", () => {
+            const rotator = policyOf(`platform-secrets-rotator-${stack}`);
+            for (const app of config.apps) {
+                for (const create of [true, false]) {
+                    for (const r of kvSecretV2WriteRequests(mount(), app.kvPath, create)) {
+                        assert.ok(granted(rotator, r.path).includes(r.capability), `rotator: ${r.capability} on ${r.path} (every write needs it)`);
+                    }
+                }
+            }
         });
 
         it("gives the preview pipeline nothing but its token self-lookup", () => {

@@ -13,7 +13,9 @@
  *   policy pack with the stack's config.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { validateAction, validateWorkflow } from "@action-validator/core";
@@ -22,6 +24,7 @@ import { awsAudience, ciEnvironments, environmentNamed, environmentSubject, gith
 import { stackAccess } from "../tools/ci/stackSettings";
 import { readStackConfig, repoRoot } from "../tools/harness/stackConfig";
 import { decide, type Decision, type Policy } from "./awsSupport";
+import { resolvedConfig, runStack } from "./support";
 
 interface Step {
     id?: string;
@@ -387,6 +390,62 @@ function renameGithubKeys<T>(value: T): T {
     const text = JSON.stringify(value).replaceAll(`"${githubIssuer}:sub"`, `"${STAND_IN}:sub"`).replaceAll(`"${githubIssuer}:aud"`, `"${STAND_IN}:aud"`);
     return JSON.parse(text) as T;
 }
+
+describe("the runners' egress (docs/guardrails.md)", () => {
+    it("lists every chart repository a stack's Helm releases fetch from", async () => {
+        const paragraph = guardrails.slice(guardrails.indexOf("Self-hosted runners, per label"), guardrails.indexOf("- Ephemeral:"));
+        let seen = 0;
+        for (const stack of stacks) {
+            const run = await runStack(stack);
+            for (const r of run.resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) {
+                const repo = String((r.inputs.repositoryOpts as { repo?: string } | undefined)?.repo ?? "");
+                assert.ok(repo.startsWith("https://"), `${stack} ${r.name}: no chart repository`);
+                assert.ok(paragraph.includes(`\`${repo}\``), `${stack} ${r.name} fetches from ${repo}, missing from the runners' egress list`);
+                seen++;
+            }
+        }
+        assert.ok(seen >= 3, `only ${seen} releases`);
+    });
+});
+
+describe("Vault's CA for the Pulumi Vault provider", () => {
+    /** Steps that run the Pulumi CLI against a stack, with the stack they run. */
+    const pulumiRuns = runs.flatMap((r) =>
+        r.steps.flatMap((s, index) => {
+            const viaAction = s.uses?.startsWith("pulumi/actions@") ? String(s.with?.["stack-name"] ?? "") : undefined;
+            const viaShell = s.run && /\bpulumi\s+(up|preview|refresh|destroy|import)\b/.test(s.run) ? (/--stack[= ](\S+)/.exec(s.run)?.[1] ?? "") : undefined;
+            const named = viaAction ?? viaShell;
+            if (named === undefined) return [];
+            return [{ run: r, step: s, index, stack: named.split("/").pop()! }];
+        }),
+    );
+
+    it("every step that runs Pulumi runs a stack whose config gives the provider Vault's CA, from the checked-out repository", () => {
+        assert.ok(pulumiRuns.length >= 4, `found only ${pulumiRuns.length} Pulumi steps`);
+        for (const { run, step, index, stack } of pulumiRuns) {
+            const where = `${run.file} ${run.id} ${JSON.stringify(run.matrix)} "${step.name}"`;
+            assert.ok(stacks.includes(stack), `${where}: runs stack "${stack}", which has no stack file`);
+            const vault = resolvedConfig(stack).vault;
+            assert.ok(vault.caCertFile !== undefined || vault.caFromSystemRoots, `${where}: the ${stack} stack gives the Vault provider no CA`);
+            // The provider reads the file relative to the project directory, in the job's checkout.
+            assert.ok(run.steps.slice(0, index).some((s) => s.uses?.startsWith("actions/checkout@")), `${where}: no checkout before the Pulumi step`);
+            assert.ok([undefined, ".", "./"].includes(step.with?.["work-dir"] as string | undefined), `${where}: runs outside the project directory`);
+            // Nothing turns verification off, or points the provider at another CA.
+            for (const name of ["VAULT_SKIP_VERIFY", "VAULT_CACERT", "VAULT_CAPATH"]) assert.ok(!(name in (step.env ?? {})), `${where}: sets ${name}`);
+            if (vault.caCertFile !== undefined) {
+                const file = path.join(repoRoot, vault.caCertFile);
+                assert.ok(existsSync(file), `${where}: ${vault.caCertFile} is not in the repository`);
+                const cert = new X509Certificate(readFileSync(file));
+                assert.ok(cert.ca, `${vault.caCertFile} is not a CA certificate`);
+                // Committed, not just present here: a fresh checkout on the runner must have it.
+                const tracked = spawnSync("git", ["ls-files", "--error-unmatch", vault.caCertFile], { cwd: repoRoot, encoding: "utf8" });
+                assert.equal(tracked.status, 0, `${vault.caCertFile} is not tracked by git (ignored?): ${tracked.stderr}`);
+            }
+        }
+        // Both stacks are covered by the previews and the deploys.
+        for (const stack of stacks) assert.ok(pulumiRuns.filter((p) => p.stack === stack).length >= 2, `${stack}: previewed and deployed`);
+    });
+});
 
 describe("the AWS roles' OIDC trust (IAM policy simulator)", () => {
     const repository = "example-org/platform-secrets";

@@ -87,7 +87,7 @@ cli().then(
     () => process.exit(0),
     (e: Error) => {
         // Config errors are the message an operator needs; anything else keeps its stack.
-        process.stderr.write(`${e.name === "ConfigError" ? e.message : (e.stack ?? e.message)}\n`);
+        process.stderr.write(`${e.name === "ConfigError" || e.name === "StackConfigError" ? e.message : (e.stack ?? e.message)}\n`);
         process.exit(1);
     },
 );

@@ -2,6 +2,8 @@
  * Cross-field rules the schema alone cannot express. Each returns problems by config path, so the
  * operator sees every mistake at once, next to the key that holds it.
  */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { durationSeconds, ParsedStackConfig } from "./schema";
 import { AppSpec, expandProperties, isGenerated, PlatformConfig } from "./model";
 
@@ -198,6 +200,18 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
             }
         }
     }
+    // The Pulumi Vault provider, on the runners, must be told how to verify Vault's certificate too: a
+    // runner has no platform CA in its system roots, and no workflow sets VAULT_CACERT.
+    const providerCa = [c.vault.caCertFile !== undefined, c.vault.caFromSystemRoots].filter(Boolean).length;
+    if (providerCa !== 1) {
+        add(
+            ["vault", "caCertFile"],
+            `${providerCa === 0 ? "is required" : "conflicts"}: say exactly one way the Pulumi Vault provider verifies Vault's certificate: caCertFile (a PEM file in this repository) or caFromSystemRoots: true`,
+        );
+    } else if (c.vault.caCertFile !== undefined) {
+        const problem = caFileProblem(c.vault.caCertFile);
+        if (problem) add(["vault", "caCertFile"], problem);
+    }
     // ESO must be told how to verify Vault's certificate, or every store login fails with an x509 error
     // after a perfectly successful `pulumi up` (Vault's certificate usually comes from a private CA).
     const eso = c.kubernetes.externalSecrets;
@@ -262,4 +276,20 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
         add(["aws", "eks", "oidcIssuerUrl"], `names ${issuerHost}, but aws.eks.oidcProviderArn federates ${arnHost}`);
     }
     return problems;
+}
+
+/** The project directory (Pulumi.yaml's), where the engine starts the Vault provider. */
+const projectDir = path.resolve(__dirname, "..", "..");
+
+/** A CA file that is not there, or holds no certificate, fails every Vault call on TLS: say so now. */
+function caFileProblem(file: string): string | undefined {
+    let text: string;
+    try {
+        text = readFileSync(path.join(projectDir, file), "utf8");
+    } catch {
+        return `${file} does not exist in the project directory (commit the CA's PEM there)`;
+    }
+    if (!/-----BEGIN CERTIFICATE-----/.test(text)) return `${file} holds no PEM certificate`;
+    if (/PRIVATE KEY-----/.test(text)) return `${file} holds a private key: commit only the CA certificate`;
+    return undefined;
 }

@@ -170,6 +170,17 @@ const vault = z
         address: httpsUrl,
         /** Vault Enterprise namespace, if any. */
         namespace: z.string().optional(),
+        /**
+         * PEM bundle of the CA that signs Vault's certificate, for the Pulumi Vault provider: a file
+         * committed in this repository, path relative to Pulumi.yaml (the provider resolves it in the
+         * project directory, where the engine starts it). Not secret.
+         */
+        caCertFile: z
+            .string()
+            .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._\/-]+\.(pem|crt)$/, "must be a .pem or .crt file inside the project, relative to Pulumi.yaml")
+            .optional(),
+        /** Vault's certificate chains to a public CA in the runner's system roots: no CA file needed. */
+        caFromSystemRoots: z.boolean().default(false),
         kv: z
             .object({
                 /** KV v2 mount path. */
@@ -265,6 +276,12 @@ const kubernetes = z
         /** Path to a kubeconfig file; defaults to KUBECONFIG / ~/.kube/config. */
         kubeconfigPath: z.string().min(1).optional(),
         externalSecrets: externalSecrets.prefault({}),
+        /**
+         * Adopt objects that already exist in the cluster (pulumi-kubernetes `upsertExistingObjects`
+         * and `enablePatchForce`): for the first `up` of an environment the runbooks set up by hand,
+         * then off again. README "Coming from the runbooks".
+         */
+        adoptExistingObjects: z.boolean().default(false),
     })
     .strict();
 
@@ -278,8 +295,12 @@ const resources = z
 const reloader = z
     .object({
         enabled: z.boolean().default(true),
-        /** `reloader` chart version from the stakater repository (2.2.17: Reloader v1.4.22). */
-        chartVersion: semver.default("2.2.17"),
+        /**
+         * `reloader` chart version from the stakater repository. 2.2.16 (Reloader v1.4.21) is the newest
+         * with evidence: chart-v2.2.16 in stakater/Reloader, published by its push-helm-chart workflow to
+         * this index and oci://ghcr.io/stakater/charts. 2.2.17 could not be confirmed (docs/kubernetes.md).
+         */
+        chartVersion: semver.default("2.2.16"),
         repository: httpsUrl.default("https://stakater.github.io/stakater-charts"),
         namespace: dnsLabel.default("kube-utilities"),
         /** Run two replicas with leader election. */

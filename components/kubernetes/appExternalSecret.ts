@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { namedObjectOptions } from "./provider";
 import type { AppSpec, PropertySpec } from "../config/model";
-import { ESO_API_VERSION, externalSecretSpec, FORCE_SYNC_ANNOTATION, forceSyncValue, managedLabels, StoreKind } from "./specs";
+import { ESO_API_VERSION, externalSecretSpec, FORCE_SYNC_ANNOTATION, forceSyncValue, managedLabels, PATCH_FORCE_ANNOTATION, StoreKind } from "./specs";
 
 export interface AppExternalSecretArgs {
     readonly app: AppSpec;
@@ -58,7 +58,13 @@ export class AppExternalSecret extends pulumi.ComponentResource {
                     name: app.secretName,
                     namespace: args.namespace,
                     labels: managedLabels(app.name),
-                    annotations: { [FORCE_SYNC_ANNOTATION]: this.forceSync },
+                    annotations: {
+                        [FORCE_SYNC_ANNOTATION]: this.forceSync,
+                        // An operator's `kubectl annotate ... force-sync=...` leaves force-sync owned by
+                        // kubectl's field manager; the provider's server-side apply then fails the next
+                        // update that changes it (a rotation) with a field conflict unless forced.
+                        [PATCH_FORCE_ANNOTATION]: "true",
+                    },
                 },
                 spec,
             },

@@ -15,6 +15,14 @@ export const ESO_API_VERSION = "external-secrets.io/v1";
 export const FORCE_SYNC_ANNOTATION = "force-sync";
 
 /**
+ * pulumi-kubernetes' per-object switch to force its server-side apply (pkg/await/await.go,
+ * patchForce): the program's values win on the fields it sets, even where another field manager
+ * (e.g. `kubectl annotate`, manager `kubectl-annotate`) last wrote them. Without it such a field
+ * makes the next update that changes it fail with a conflict.
+ */
+export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
+
+/**
  * On a Secret: Reloader restarts the workloads that carry `reloader.stakater.com/search: "true"`
  * and use this Secret when its data changes.
  */

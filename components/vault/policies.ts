@@ -61,8 +61,12 @@ export function appReadPolicyRules(app: AppSpec): PolicyRule[] {
  *   removal of a secret, a soft delete of the latest version that `undelete` reverses (the same
  *   power as `update` on `<mount>/delete/<path>`). Never `<mount>/destroy/...` and never `delete`
  *   on metadata, which erase versions for good.
- * - KV metadata: read/list only (version history, for operators rolling back); no writes, which
- *   could shrink max_versions.
+ * - KV metadata: read (and list); no writes, which could shrink max_versions. The read is not an
+ *   operator convenience: after every write the provider reads the secret back, and the data
+ *   endpoint's `metadata` always carries a `custom_metadata` key, so it then reads
+ *   `<mount>/metadata/<name>` (terraform-provider-vault v5.8.0, resource_kv_secret_v2.go,
+ *   kvSecretV2Read / readKVV2Metadata). Without this grant every KV write, and so every rotation,
+ *   fails with a permission error after Vault has stored the new version. Do not tighten it away.
  * - The mount, the auth backend and the audit device: enable, read and tune, never disable. The
  *   first `pulumi up` against a fresh Vault, and any removal of these, take an admin token.
  * - Policies: the app and preview policies in full; its own policy read-only, so the pipeline
@@ -79,7 +83,11 @@ export function rotatorPolicyRules(config: PlatformConfig): PolicyRule[] {
                 capabilities: ["create", "read", "update", "delete"],
                 why: `${app.name}: write rotations; delete is the provider's soft delete of the latest version, reversed by undelete.`,
             },
-            { path: app.vaultMetadataPath, capabilities: ["read", "list"], why: `${app.name}: version history, read-only.` },
+            {
+                path: app.vaultMetadataPath,
+                capabilities: ["read", "list"],
+                why: `${app.name}: the provider reads metadata back after every write (custom_metadata), so every write needs it; read-only.`,
+            },
             { path: `${kv.path}/delete/${app.kvPath}`, capabilities: ["update"], why: `${app.name}: soft-delete a bad version (reversible).` },
             { path: `${kv.path}/undelete/${app.kvPath}`, capabilities: ["update"], why: `${app.name}: restore a soft-deleted version.` },
         );

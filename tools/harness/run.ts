@@ -12,6 +12,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createMocks, MockContext } from "./mocks";
 import { fromWire, reveal, SecretValue, toWireSecret } from "./secret";
+import { applyProjectConfig, loadProject, ProjectFile } from "./projectConfig";
 import { projectName, readStackConfig, RuntimeConfig, toRuntimeConfig } from "./stackConfig";
 
 export interface RecordedOptions {
@@ -74,10 +75,20 @@ export interface RunOptions {
      * resources as they are.
      */
     target?: { previous: RunResult; urns: string[] };
+    /**
+     * Run as `pulumi preview` (the runtime's dry run), after the runs before it in this process
+     * (the emulated Vault remembers their writes): providers report planned state, not written state.
+     */
+    preview?: boolean;
     /** Program module to run; defaults to components/main. */
     programModule?: string;
     /** Called with the runtime config before the run, e.g. to patch undecryptable values. */
     prepareConfig?: (config: RuntimeConfig) => void;
+    /**
+     * The Pulumi.yaml whose config declarations the engine applies before the program runs
+     * (missing keys, defaults, types); the repository's own unless given.
+     */
+    project?: ProjectFile;
 }
 
 interface PendingCounter {
@@ -180,7 +191,11 @@ async function settle(counter: PendingCounter): Promise<void> {
 
 /** Runs the program once under mocks and returns every registration. */
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
-    const config = opts.config ?? readStackConfig(opts.stack);
+    const stackFileConfig = opts.config ?? readStackConfig(opts.stack);
+    // What the engine does before any program runs (mergeConfig): a declared key with no value and
+    // no default stops the preview, a typed key of the wrong type too; declared defaults are set.
+    const defaults = applyProjectConfig(opts.stack, opts.project ?? loadProject(), stackFileConfig, opts.secretConfig);
+    const config = { ...stackFileConfig, ...defaults };
     const runtimeConfig = toRuntimeConfig(config, opts.secretConfig);
     opts.prepareConfig?.(runtimeConfig);
     pulumi.runtime.setAllConfig(runtimeConfig.values, runtimeConfig.secretKeys);
@@ -189,9 +204,9 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     for (const r of opts.target?.previous.resources ?? []) {
         if (r.custom && !opts.target!.urns.includes(r.urn)) untouched.set(`${r.type}::${r.name}`, { id: r.id, state: reveal(r.outputs) as Record<string, unknown> });
     }
-    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {}, untouched };
+    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {}, untouched, preview: opts.preview };
     // "organization" is what a self-managed backend calls every stack's organization.
-    await pulumi.runtime.setMocks(createMocks(ctx), projectName, opts.stack, false, "organization");
+    await pulumi.runtime.setMocks(createMocks(ctx), projectName, opts.stack, opts.preview ?? false, "organization");
 
     const records = new Map<string, ResourceRecord>();
     const counter: PendingCounter = { pending: 0 };

@@ -12,6 +12,11 @@ export interface MockContext {
     /** The stack outputs of "the last deployment", which a StackReference to the stack itself reads. */
     previousOutputs: Record<string, unknown>;
     /**
+     * `pulumi preview` instead of `pulumi up`: resources report the state the providers plan, not the
+     * state after a write (so far modelled for vault.kv.SecretV2, whose `metadata` a preview keeps).
+     */
+    preview?: boolean;
+    /**
      * `pulumi up --target`: resources the update does not touch keep their last state, keyed
      * "<type>::<name>" (the engine returns their old outputs whatever the program's inputs say).
      */
