@@ -1,8 +1,9 @@
 /**
  * Coming from the runbooks: every object they made by hand is named in README "Coming from the
  * runbooks" exactly as `npm run plan` names it, and the adoption path works as pulumi-kubernetes
- * 4.29+ creates objects (tools/harness/kubernetesApply.ts): AlreadyExists by default, taken over with
- * `kubernetes.adoptExistingObjects`.
+ * 4.25 (the pinned version) creates objects (tools/harness/kubernetesApply.ts): a server-side apply
+ * that takes over what has no conflicting field and stops at kubectl's fields by default, and takes
+ * over everything with `kubernetes.adoptExistingObjects`.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -82,7 +83,7 @@ describe("README \"Coming from the runbooks\" against `npm run plan`", () => {
     });
 });
 
-describe("adopting what the runbooks made (pulumi-kubernetes 4.29+ create, emulated)", () => {
+describe("adopting what the runbooks made (pulumi-kubernetes 4.25 create, emulated)", () => {
     let plain: RunResult;
     let adopting: RunResult;
     before(async () => {
@@ -91,11 +92,7 @@ describe("adopting what the runbooks made (pulumi-kubernetes 4.29+ create, emula
         config[`${projectName}:kubernetes`].adoptExistingObjects = true;
         adopting = await runStack("dev", { config });
     });
-    const settingsOf = (run: RunResult) => {
-        const p = run.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
-        const on = (v: unknown) => v === true || v === "true";
-        return { fieldManager: "pulumi-kubernetes-5e1f0a9b", upsertExistingObjects: on(p.inputs.upsertExistingObjects), enablePatchForce: on(p.inputs.enablePatchForce) };
-    };
+    const settings = { fieldManager: "pulumi-kubernetes-5e1f0a9b" };
     const objectOf = (run: RunResult, made: string) => {
         const r = run.resources.find((x) => `${x.type} ${identity(x as PlanResource)}` === made);
         assert.ok(r, made);
@@ -112,31 +109,50 @@ describe("adopting what the runbooks made (pulumi-kubernetes 4.29+ create, emula
     };
     const adoptable = RUNBOOK_MADE.filter((m) => m.startsWith("kubernetes:") && !m.includes("Release") && !m.includes("ExternalSecret "));
 
-    it("by default the first `up` fails on each of them with AlreadyExists (hence the README's steps)", () => {
-        assert.deepEqual(settingsOf(plain), { fieldManager: "pulumi-kubernetes-5e1f0a9b", upsertExistingObjects: false, enablePatchForce: false });
-        for (const made of adoptable) {
-            const obj = objectOf(plain, made);
-            assert.throws(() => providerCreate(handMade(obj), obj, settingsOf(plain)), (e: ApiError) => e.reason === "AlreadyExists", made);
+    it("the provider has no adoption setting of its own in 4.25: nothing but the objects' annotations changes", () => {
+        for (const run of [plain, adopting]) {
+            const p = run.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
+            assert.equal(p.inputs.upsertExistingObjects, undefined);
+            assert.equal(p.inputs.enablePatchForce, undefined);
         }
+        const strip = (r: RunResult) => r.resources.map((x) => x.urn);
+        assert.deepEqual(strip(adopting), strip(plain));
     });
 
-    it("with kubernetes.adoptExistingObjects each becomes the program's, with the program's values, and later updates need nothing more", () => {
-        const settings = settingsOf(adopting);
-        assert.equal(settings.upsertExistingObjects, true);
-        assert.equal(settings.enablePatchForce, true);
+    it("by default the first `up` takes over what the runbook left alone and stops, by field conflict, where it set another value", () => {
+        const outcome: Record<string, string> = {};
+        for (const made of adoptable) {
+            const obj = objectOf(plain, made);
+            try {
+                const live = providerCreate(handMade(obj), obj, settings);
+                for (const key of ["metadata", "spec"]) if (obj[key]) assert.deepEqual(pick(live.object[key], obj[key]), obj[key], `${made}: ${key}`);
+                outcome[made] = "adopted";
+            } catch (e) {
+                assert.ok(e instanceof ApiError && e.reason === "Conflict" && /kubectl-(create|client-side-apply)/.test(e.message), `${made}: ${e}`);
+                outcome[made] = "conflict";
+            }
+        }
+        // The namespace carried nothing but its name: taken over silently. The store's server and the
+        // ServiceAccounts' role annotation were kubectl's, with other values: the apply stops there.
+        assert.equal(outcome["kubernetes:core/v1:Namespace soma-memory"], "adopted");
+        assert.equal(outcome["kubernetes:external-secrets.io/v1:ClusterSecretStore soma-vault-store"], "conflict");
+        for (const sa of adoptable.filter((m) => m.includes("ServiceAccount"))) assert.equal(outcome[sa], "conflict", sa);
+    });
+
+    it("with kubernetes.adoptExistingObjects every object carries patchForce, each becomes the program's, and later updates need nothing more", () => {
         for (const made of adoptable) {
             const obj = objectOf(adopting, made);
+            assert.equal((obj.metadata as any).annotations?.["pulumi.com/patchForce"], "true", made);
             const live = providerCreate(handMade(obj), obj, settings);
             for (const key of ["metadata", "spec"]) if (obj[key]) assert.deepEqual(pick(live.object[key], obj[key]), obj[key], `${made}: ${key}`);
-            // Adoption off again: the next update applies under the program's own manager.
-            providerUpdate(live, obj, settingsOf(plain));
+            // Adoption off again: the next update applies under the program's own manager, unforced.
+            const after = objectOf(plain, made);
+            providerUpdate(live, after, settings);
         }
-        // Upsert alone is not enough: the hand-made store's values belong to kubectl's manager.
-        const store = objectOf(adopting, "kubernetes:external-secrets.io/v1:ClusterSecretStore soma-vault-store");
-        assert.throws(() => providerCreate(handMade(store), store, { ...settings, enablePatchForce: false }), (e: ApiError) => e.reason === "Conflict" && e.message.includes("kubectl-client-side-apply"));
-        // Nothing else about the program changes.
-        const strip = (r: RunResult) => r.resources.filter((x) => x.type !== "pulumi:providers:kubernetes").map((x) => x.urn);
-        assert.deepEqual(strip(adopting), strip(plain));
+        // Without the setting no object of the program carries the annotation except the ExternalSecrets (force-sync).
+        for (const r of plain.resources.filter((x) => x.type.startsWith("kubernetes:") && !x.type.includes("ExternalSecret") && !x.type.includes("helm.sh"))) {
+            assert.equal((reveal(r.inputs) as any).metadata?.annotations?.["pulumi.com/patchForce"], undefined, r.urn);
+        }
     });
 });
 

@@ -277,9 +277,9 @@ const kubernetes = z
         kubeconfigPath: z.string().min(1).optional(),
         externalSecrets: externalSecrets.prefault({}),
         /**
-         * Adopt objects that already exist in the cluster (pulumi-kubernetes `upsertExistingObjects`
-         * and `enablePatchForce`): for the first `up` of an environment the runbooks set up by hand,
-         * then off again. README "Coming from the runbooks".
+         * Adopt objects that already exist in the cluster over the field managers that wrote them
+         * (`pulumi.com/patchForce` on every object): for the first `up` of an environment the
+         * runbooks set up by hand, then off again. README "Coming from the runbooks".
          */
         adoptExistingObjects: z.boolean().default(false),
     })

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { namedObjectOptions } from "./provider";
+import { adoptionTransformation, namedObjectOptions } from "./provider";
 import type { PlatformConfig, PropertySpec } from "../config/model";
 import { AppExternalSecret } from "./appExternalSecret";
 import { BackupServiceAccountInfo, BackupServiceAccounts } from "./backupServiceAccounts";
@@ -41,7 +41,8 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
     readonly backupServiceAccounts: Record<string, Record<string, BackupServiceAccountInfo>>;
 
     constructor(name: string, args: KubernetesSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("platform-secrets:kubernetes:KubernetesSecrets", name, {}, opts);
+        // The takeover `up` of what the runbooks made by hand (adoptionTransformation).
+        super("platform-secrets:kubernetes:KubernetesSecrets", name, {}, { ...opts, transformations: [...(opts?.transformations ?? []), ...adoptionTransformation(args.config.kubernetes.adoptExistingObjects)] });
         const { config, provider } = args;
         const eso = config.kubernetes.externalSecrets;
         for (const app of config.apps) {

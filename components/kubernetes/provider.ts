@@ -1,28 +1,42 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config/model";
+import { PATCH_FORCE_ANNOTATION } from "./specs";
 
 /**
  * The stack's Kubernetes provider; every Kubernetes resource names it explicitly.
  *
- * Since pulumi-kubernetes 4.29 a create is a client-side create: an object that already exists is an
- * AlreadyExists error, not silently updated. `kubernetes.adoptExistingObjects` turns on, for the
- * one `up` that takes over what the runbooks made by hand, `upsertExistingObjects` (create by
- * server-side apply) and `enablePatchForce` (this program's values win over the kubectl and Helm
- * field managers that wrote those objects). Off otherwise, deliberately: with upsert on, a renamed
- * resource's create-then-delete would adopt and then delete the live object, and any object that
- * happens to carry one of this program's names would be taken over without a word.
- * Toggling either setting is a provider update, never a replacement of the resources.
+ * @pulumi/kubernetes is pinned to 4.25.0, the one provider version whose plugin the Go module proxy
+ * serves (README, "End-to-end under the real engine"). In 4.25 a create is a server-side apply: an
+ * object that already exists (one the runbooks made by hand) is taken over, and the create fails
+ * with a field conflict only where another field manager (kubectl, Helm) set a field to another
+ * value. `kubernetes.adoptExistingObjects` settles those for the one takeover `up`
+ * (adoptionTransformation below); 4.25 has neither `upsertExistingObjects` nor `enablePatchForce`.
  */
 export function createKubernetesProvider(config: PlatformConfig): k8s.Provider {
-    const adopt = config.kubernetes.adoptExistingObjects;
     return new k8s.Provider("kubernetes", {
         context: config.kubernetes.context,
         kubeconfig: config.kubernetes.kubeconfigPath,
-        // Explicit either way, so no PULUMI_K8S_* variable on a runner decides it.
-        upsertExistingObjects: adopt,
-        enablePatchForce: adopt,
     });
+}
+
+/**
+ * With `kubernetes.adoptExistingObjects`, every Kubernetes object below the component carries
+ * `pulumi.com/patchForce: "true"`: this program's values win over the kubectl and Helm field
+ * managers that wrote the hand-made objects. Only for that `up`: while it is on, an operator's later
+ * edit of any field this program sets is silently overwritten, and an object that happens to carry
+ * one of this program's names is taken over without a conflict to stop it.
+ */
+export function adoptionTransformation(adopt: boolean): pulumi.ResourceTransformation[] {
+    if (!adopt) return [];
+    return [
+        (args) => {
+            if (!args.type.startsWith("kubernetes:") || args.type.startsWith("kubernetes:helm.sh/")) return undefined;
+            const metadata = (args.props.metadata ?? {}) as Record<string, unknown>;
+            const annotations = (metadata.annotations ?? {}) as Record<string, unknown>;
+            return { props: { ...args.props, metadata: { ...metadata, annotations: { ...annotations, [PATCH_FORCE_ANNOTATION]: "true" } } }, opts: args.opts };
+        },
+    ];
 }
 
 /**

@@ -1,12 +1,14 @@
 /**
  * What the mocks never see: how pulumi-kubernetes writes an object to the API server, and who owns
- * which field afterwards. A small, faithful emulation for tests, ported from:
- * - pulumi-kubernetes 4.29+ provider/pkg/await/await.go: Creation (client-side create with field
- *   manager `pulumi-kubernetes`, AlreadyExists when the object exists, unless the provider sets
- *   `upsertExistingObjects`: then a server-side apply), ssaUpdate (fixCSAFieldManagers, then a
- *   server-side apply with the stack's unique manager `pulumi-kubernetes-<random>`), patchForce
- *   (the `pulumi.com/patchForce` annotation, the provider's `enablePatchForce`, preview rules, legacy
- *   objects without managedFields) and the managers fixCSAFieldManagers takes over;
+ * which field afterwards. A small, faithful emulation for tests, ported from pulumi-kubernetes
+ * 4.25.0 (the pinned version; provider/pkg/await/await.go at the v4.25.0 release commit f47bc2d6f199):
+ * - Creation: always a server-side apply under the provider's unique manager `pulumi-kubernetes-<random>`,
+ *   so an object that already exists is taken over ("we currently always upsert the object"), forced
+ *   only as patchForce(inputs, nil, preview) says; there is no AlreadyExists and no
+ *   `upsertExistingObjects` (both arrived in 4.29);
+ * - ssaUpdate: fixCSAFieldManagers, then a server-side apply, forced as patchForce says;
+ * - patchForce: the `pulumi.com/patchForce` annotation, then the PULUMI_K8S_ENABLE_PATCH_FORCE
+ *   variable (4.25 has no provider setting for it), the preview rules, legacy objects without managedFields;
  * - the API server's server-side apply (structured-merge-diff): applying a field another manager
  *   owns with a different value is a conflict unless forced; forcing takes the field over;
  * - kubectl: `kubectl annotate` is a merge patch with field manager `kubectl-annotate`
@@ -31,7 +33,7 @@ export interface LiveObject {
 
 export class ApiError extends Error {
     constructor(
-        readonly reason: "Conflict" | "AlreadyExists",
+        readonly reason: "Conflict",
         message: string,
     ) {
         super(message);
@@ -149,11 +151,11 @@ export function serverSideApply(live: LiveObject | undefined, config: Record<str
     return next;
 }
 
-/** pulumi-kubernetes' patchForce (await.go), v4.29+ signature. */
-export function patchForce(inputs: Record<string, unknown>, live: LiveObject | undefined, enablePatchForce: boolean, preview: boolean): boolean {
+/** pulumi-kubernetes' patchForce (await.go, 4.25.0). `envPatchForce`: PULUMI_K8S_ENABLE_PATCH_FORCE, when set. */
+export function patchForce(inputs: Record<string, unknown>, live: LiveObject | undefined, envPatchForce: boolean | undefined, preview: boolean): boolean {
     const annotations = (getPath(inputs, ["metadata", "annotations"]) ?? {}) as Record<string, unknown>;
     if (annotations["pulumi.com/patchForce"] === "true") return true; // metadata.IsAnnotationTrue
-    if (enablePatchForce) return true;
+    if (envPatchForce !== undefined) return envPatchForce;
     if (preview) {
         if (!live) return true;
         for (const m of live.managedFields) {
@@ -193,25 +195,19 @@ export function fixCSAFieldManagers(live: LiveObject, fieldManager: string, prev
 export interface ProviderSettings {
     /** The provider's unique server-side apply manager for this resource (`pulumi-kubernetes-<random>`). */
     fieldManager: string;
-    upsertExistingObjects?: boolean;
-    enablePatchForce?: boolean;
+    /** PULUMI_K8S_ENABLE_PATCH_FORCE on the machine that runs Pulumi, when set. */
+    envPatchForce?: boolean;
     preview?: boolean;
 }
 
-/** The provider's Create (await.Creation) against an object that may already exist. */
+/** The provider's Create (await.Creation, server-side apply enabled) against an object that may already exist. */
 export function providerCreate(existing: LiveObject | undefined, inputs: Record<string, unknown>, s: ProviderSettings): LiveObject {
-    if (s.upsertExistingObjects) return serverSideApply(existing, inputs, s.fieldManager, patchForce(inputs, undefined, !!s.enablePatchForce, !!s.preview));
-    const meta = (inputs.metadata ?? {}) as { name?: string; namespace?: string };
-    if (existing) {
-        throw new ApiError("AlreadyExists", `${String(inputs.kind).toLowerCase()}s "${meta.name}" already exists`);
-    }
-    // Client-side create under the static manager, so that fixCSAFieldManagers takes it over later.
-    return clientWrite(undefined, inputs, "pulumi-kubernetes");
+    return serverSideApply(existing, inputs, s.fieldManager, patchForce(inputs, undefined, s.envPatchForce, !!s.preview));
 }
 
 /** The provider's Update with server-side apply (await.ssaUpdate). */
 export function providerUpdate(live: LiveObject, inputs: Record<string, unknown>, s: ProviderSettings): LiveObject {
     const fixed = fixCSAFieldManagers(live, s.fieldManager, !!s.preview);
-    const force = patchForce(inputs, fixed, !!s.enablePatchForce, !!s.preview);
+    const force = patchForce(inputs, fixed, s.envPatchForce, !!s.preview);
     return serverSideApply(fixed, inputs, s.fieldManager, force);
 }
