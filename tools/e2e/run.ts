@@ -208,12 +208,19 @@ async function main_(): Promise<number> {
             return `KV versions ${JSON.stringify(versions)}`;
         });
 
-        await scenario("a", "first `pulumi up` of an empty stack (Kubernetes half)", async () => {
+        await scenario("a", "first `pulumi up` of an empty stack (Kubernetes half), taking over the namespace a runbook made with kubectl", async () => {
+            // Runbook 001 §3.2: `kubectl create namespace soma-memory` before this program existed.
+            servers.kubectl(["create", "namespace", "soma-memory"]);
+            const nsUrl = "/api/v1/namespaces/soma-memory";
+            const uidBefore = (await servers.kube.request<any>("GET", nsUrl)).body.metadata.uid;
             const t0 = Date.now();
             const r = await stack.up({ program: kubernetesHalf(versions) });
             timings.coldUpSeconds = (Date.now() - t0) / 1000;
             assert(r.summary.result === "succeeded", `up ${r.summary.result}`);
-            return `${JSON.stringify(r.summary.resourceChanges)} in ${timings.coldUpSeconds} s`;
+            const ns = (await servers.kube.request<any>("GET", nsUrl)).body.metadata;
+            assert(ns.uid === uidBefore, "the hand-made namespace was replaced, not taken over");
+            assert(ns.labels?.["app.kubernetes.io/managed-by"] === "platform-secrets", "the taken-over namespace lacks the program's labels");
+            return `${JSON.stringify(r.summary.resourceChanges)} in ${timings.coldUpSeconds} s; kubectl's namespace taken over (same uid)`;
         });
 
         await scenario("b", "`pulumi preview --expect-no-changes` right after", async () => {

@@ -31,12 +31,18 @@ OPENBAO_VERSION=2.7.2
 
 log() { printf '[toolchain %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-# A component's cache directory: name, version, and a hash of everything its recipe reads.
+# A component's cache directory: name, version, and a hash of everything its recipe reads (the
+# builder function, the pinned versions, the wrapper module's files), not of the rest of this script,
+# so a change to the progress output does not rebuild anything.
 component_dir() {
-    local name=$1 version=$2; shift 2
+    local name=$1 version=$2 builder=$3; shift 3
     local hash
-    hash=$( { cat "${BASH_SOURCE[0]}"; for f in "$@"; do cat "$f"; done; } | sha256sum | cut -c1-12)
+    hash=$( { declare -f "$builder"; declare -f wrapper_copy; versions; for f in "$@"; do cat "$f"; done; } | sha256sum | cut -c1-12)
     printf '%s/%s-%s-%s' "$cache_root" "$name" "$version" "$hash"
+}
+
+versions() {
+    echo "$PULUMI_VERSION $KUBERNETES_PLUGIN_VERSION $KUBERNETES_PLUGIN_MODULE_VERSION $KUBE_VERSION $ETCD_VERSION $CONTROLLER_GEN_VERSION $ESO_API_VERSION $OPENBAO_VERSION"
 }
 
 # Work on a copy of the wrapper module, so the repository stays clean and builds can run side by side.
@@ -108,12 +114,12 @@ install_openbao() {
 }
 
 declare -A DIRS
-DIRS[pulumi]=$(component_dir pulumi "$PULUMI_VERSION" "$here/modules/pulumi/go.mod" "$here/modules/pulumi/go.sum")
-DIRS[kubernetes-plugin]=$(component_dir pulumi-resource-kubernetes "$KUBERNETES_PLUGIN_VERSION" "$here/modules/pulumi-resource-kubernetes/go.mod" "$here/modules/pulumi-resource-kubernetes/go.sum")
-DIRS[kube]=$(component_dir kube "$KUBE_VERSION" "$here/modules/kubernetes-apiserver/go.mod" "$here/modules/kubernetes-apiserver/go.sum")
-DIRS[etcd]=$(component_dir etcd "$ETCD_VERSION" "$here/modules/etcd/go.mod" "$here/modules/etcd/go.sum")
-DIRS[eso-crds]=$(component_dir eso-crds "$ESO_API_VERSION" "$here/modules/controller-gen/go.mod" "$here/modules/controller-gen/go.sum")
-DIRS[openbao]=$(component_dir openbao "$OPENBAO_VERSION" "$here/openbao-requirements.txt")
+DIRS[pulumi]=$(component_dir pulumi "$PULUMI_VERSION" build_pulumi "$here/modules/pulumi/go.mod" "$here/modules/pulumi/go.sum")
+DIRS[kubernetes-plugin]=$(component_dir pulumi-resource-kubernetes "$KUBERNETES_PLUGIN_VERSION" build_kubernetes_plugin "$here/modules/pulumi-resource-kubernetes/go.mod" "$here/modules/pulumi-resource-kubernetes/go.sum")
+DIRS[kube]=$(component_dir kube "$KUBE_VERSION" build_kube "$here/modules/kubernetes-apiserver/go.mod" "$here/modules/kubernetes-apiserver/go.sum")
+DIRS[etcd]=$(component_dir etcd "$ETCD_VERSION" build_etcd "$here/modules/etcd/go.mod" "$here/modules/etcd/go.sum")
+DIRS[eso-crds]=$(component_dir eso-crds "$ESO_API_VERSION" build_eso_crds "$here/modules/controller-gen/go.mod" "$here/modules/controller-gen/go.sum")
+DIRS[openbao]=$(component_dir openbao "$OPENBAO_VERSION" install_openbao "$here/openbao-requirements.txt")
 declare -A BUILDERS=([pulumi]=build_pulumi [kubernetes-plugin]=build_kubernetes_plugin [kube]=build_kube [etcd]=build_etcd [eso-crds]=build_eso_crds [openbao]=install_openbao)
 
 # Build what is missing, two at a time (two cores), with a progress line every 30 s.
@@ -132,6 +138,7 @@ start_one() {
     STARTED[$c]=$SECONDS
 }
 parallel=${TOOLCHAIN_JOBS:-2}
+last_progress=$SECONDS
 while [ ${#pending[@]} -gt 0 ] || [ ${#PIDS[@]} -gt 0 ]; do
     while [ ${#PIDS[@]} -lt "$parallel" ] && [ ${#pending[@]} -gt 0 ]; do
         start_one "${pending[0]}"; pending=("${pending[@]:1}")
@@ -149,7 +156,8 @@ while [ ${#pending[@]} -gt 0 ] || [ ${#PIDS[@]} -gt 0 ]; do
             unset "PIDS[$c]"
         fi
     done
-    if (( SECONDS % 30 < 5 )) && [ ${#PIDS[@]} -gt 0 ]; then
+    if (( SECONDS - last_progress >= 30 )) && [ ${#PIDS[@]} -gt 0 ]; then
+        last_progress=$SECONDS
         for c in "${!PIDS[@]}"; do log "$c: still building ($((SECONDS - STARTED[$c])) s)"; done
     fi
 done
