@@ -92,6 +92,17 @@ export async function runStack(stack: string, options: PlanOptions = {}): Promis
     return runProgram(run);
 }
 
+/**
+ * How the plan reports a failure: a config error (bad stack file or bad settings) exits 1 with its
+ * message alone, the key paths being the whole story; anything else is a defect of the program and
+ * keeps its stack trace (exit 3), so it is never mistaken for a user's mistake.
+ */
+export function failureReport(e: unknown): { code: number; text: string } {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (err.name === "ConfigError") return { code: 1, text: err.message };
+    return { code: 3, text: err.stack ?? err.message };
+}
+
 export function toPlan(result: RunResult, showSecrets = false): Plan {
     return {
         project: result.project,
