@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { projectName } from "../tools/harness/stackConfig";
 import { esoValidators, expectedStoreSpec, kubernetesResources, oneNamed, releaseOf, resolvedConfig, sharedKubernetesChecks, stackSetting, TYPES } from "./kubernetesChecks";
-import { byType, RunResult, runStack, stackConfig } from "./support";
+import { byType, RunResult, runStack, stackConfig, TEST_CA_PEM } from "./support";
 
 describe("kubernetes (dev)", () => {
     let result: RunResult;
@@ -63,7 +63,7 @@ describe("kubernetes (dev)", () => {
     });
 
     describe("variant: SecretStores, a Vault CA bundle, Pod Identity, a chart-owned backup account, no Reloader, no ESO install", () => {
-        const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
+        const PEM = TEST_CA_PEM;
         const variant = stackConfig("dev");
         const k = variant[`${projectName}:kubernetes`];
         const { vaultCaProvider: _inCluster, ...eso } = k.externalSecrets;
