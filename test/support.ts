@@ -50,11 +50,12 @@ export function programResources(result: RunResult): ResourceRecord[] {
 export function overlay(base: unknown, patch: unknown): unknown {
     if (patch === null) return undefined;
     if (patch && typeof patch === "object" && !Array.isArray(patch) && base && typeof base === "object" && !Array.isArray(base)) {
+        // Keys are data: `__proto__` and `constructor` are set as own keys, never as the prototype.
         const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
         for (const [k, v] of Object.entries(patch)) {
-            const merged = overlay(out[k], v);
+            const merged = overlay(Object.hasOwn(out, k) ? out[k] : undefined, v);
             if (merged === undefined) delete out[k];
-            else out[k] = merged;
+            else Object.defineProperty(out, k, { value: merged, enumerable: true, writable: true, configurable: true });
         }
         return out;
     }

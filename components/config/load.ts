@@ -14,8 +14,10 @@ export class ConfigError extends pulumi.RunError {
     constructor(
         readonly problems: string[],
         stack: string,
+        /** What was invalid; the stack's configuration unless a stack file could not be read at all. */
+        subject = `configuration for stack ${stack}`,
     ) {
-        super(`invalid configuration for stack ${stack} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        super(`invalid ${subject} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "ConfigError";
     }
 }
@@ -26,6 +28,10 @@ function formatPath(project: string, path: readonly PropertyKey[]): string {
 
 /** One zod issue in the words an operator reads. */
 function describe(issue: core.$ZodIssue): string {
+    // A schema's own words (min(16, "must be at least 16")) say it best; zod's defaults are rephrased.
+    const own = !/^(Too (small|big)|Invalid)/.test(issue.message);
+    if (own && (issue.code === "too_small" || issue.code === "too_big")) return issue.message;
+    if (issue.code === "too_small" && issue.origin === "string" && issue.minimum === 1) return "must not be empty";
     switch (issue.code) {
         case "too_small":
             return issue.origin === "string" || issue.origin === "array" ? `must have at least ${issue.minimum} ${issue.origin === "string" ? "characters" : "items"}` : `must be at least ${issue.minimum}`;

@@ -63,6 +63,24 @@ function pathAt(node: unknown, offset: number, prefix: string[] = []): string[] 
     return prefix;
 }
 
+/** The path of the last key that starts at or before `offset`: where a parser error that lies between keys belongs. */
+function pathBefore(node: unknown, offset: number, prefix: string[] = []): string[] {
+    let best = prefix;
+    if (isMap(node)) {
+        for (const pair of node.items) {
+            const start = (pair.key as Node | null)?.range?.[0];
+            if (start === undefined || start > offset) break;
+            best = pathBefore(pair.value, offset, [...prefix, keyText(pair.key)]);
+        }
+    } else if (isSeq(node)) {
+        node.items.forEach((item, i) => {
+            const start = (item as Node | null)?.range?.[0];
+            if (start !== undefined && start <= offset) best = pathBefore(item, offset, [...prefix, String(i)]);
+        });
+    }
+    return best;
+}
+
 /** A document path (`config.ns:key.sub`) in the words config messages use (`ns:key.sub`). */
 function configPath(keys: string[]): string {
     return keys[0] === "config" && keys.length > 1 ? keys.slice(1).join(".") : keys.join(".") || "(document)";
@@ -118,11 +136,15 @@ function structuralProblems(doc: Document, lines: LineCounter): Located[] {
                 walk(pair.value, here);
             }
         } else if (isSeq(n)) {
-            n.items.forEach((item, i) => {
+            // One report per sequence is enough: the rest of a bomb's items are the same alias.
+            for (let i = 0; i < n.items.length; i++) {
+                const item = n.items[i];
                 if (isAlias(item) && size(item, 0) > MAX_ALIAS_EXPANSION) {
                     problems.push({ line: at(item as Node), path: configPath([...keys, String(i)]), message: `expands an alias to more than ${MAX_ALIAS_EXPANSION} nodes (an alias bomb?); the Pulumi CLI refuses such documents` });
-                } else walk(item, [...keys, String(i)]);
-            });
+                    break;
+                }
+                walk(item, [...keys, String(i)]);
+            }
         }
     };
     walk(doc.contents, []);
@@ -140,7 +162,7 @@ export function parseStackDocument(text: string, file = "stack file"): Record<st
     const doc = parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: false, lineCounter: lines, strict: true });
     const located: Located[] = doc.errors.map((e) => ({
         line: lines.linePos(e.pos[0]).line,
-        path: configPath(pathAt(doc.contents, e.pos[0])),
+        path: configPath(pathAt(doc.contents, e.pos[0]).length > 0 ? pathAt(doc.contents, e.pos[0]) : pathBefore(doc.contents, e.pos[0])),
         message: e.code === "DUPLICATE_KEY" ? "duplicate key: the Pulumi CLI rejects a key defined twice in one mapping" : `YAML syntax error: ${e.message.split("\n")[0]}`,
     }));
     if (located.length === 0) located.push(...structuralProblems(doc, lines));
@@ -163,6 +185,7 @@ export function parseStackDocument(text: string, file = "stack file"): Record<st
         throw new ConfigError(
             located.map((p) => `${file}:${p.line}: ${p.path}: ${p.message}`),
             file,
+            `stack file ${file}`,
         );
     }
     return (value ?? {}) as Record<string, unknown>;
