@@ -20,7 +20,7 @@ export const text = z.string().min(1, "must not be empty");
  * undefined. (z.record assigns keys onto an ordinary object, where `__proto__` vanishes.)
  */
 export function mapOf<V extends z.ZodType>(key: z.ZodType<string>, value: V, what = "a mapping") {
-    return z.unknown().transform((input, ctx): Record<string, z.output<V>> => {
+    const schema = z.unknown().transform((input, ctx): Record<string, z.output<V>> => {
         if (input === null || typeof input !== "object" || Array.isArray(input)) {
             ctx.issues.push({ code: "custom", message: `must be ${what}`, input, path: [] });
             return z.NEVER;
@@ -35,6 +35,9 @@ export function mapOf<V extends z.ZodType>(key: z.ZodType<string>, value: V, wha
         }
         return out;
     });
+    // For introspection (the README test walks the schema): what the map holds, as z.record's def says.
+    Object.assign(schema._zod.def, { mapOf: { keyType: key, valueType: value } });
+    return schema;
 }
 
 /** A Kubernetes DNS-1123 label: namespaces, app and environment names (they become label values too). */
