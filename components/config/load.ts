@@ -120,7 +120,8 @@ export function validateConfig(all: Record<string, string>, project: string, sta
             continue;
         }
         // environment is a plain string; JSON-looking text (a null, a number) still means what YAML wrote.
-        const v = key === "environment" ? (value === "null" || value === "" ? undefined : value) : withoutNulls(parseValue(value));
+        const parsedValue = key === "environment" ? (value === "null" || value === "" ? undefined : value) : withoutNulls(parseValue(value));
+        const v = parsedValue === null ? undefined : parsedValue;
         for (const [path, leaf] of leaves(v, [key])) {
             if (isCiphertext(leaf)) {
                 encrypted.push(path.join("."));
