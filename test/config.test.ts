@@ -12,7 +12,7 @@ import { topLevelKeys } from "../components/config/schema";
 import * as pulumi from "@pulumi/pulumi";
 import { registeredBeforeFailure, runProgram } from "../tools/harness/run";
 import { parseStackDocument, parseStackFile, projectName, readStackConfig, repoRoot, toRuntimeConfig } from "../tools/harness/stackConfig";
-import { failureReport } from "../tools/planLib";
+import { failureReport, runStack as planStack } from "../tools/planLib";
 import { overlay, SUPPLIED, TEST_NOW } from "./support";
 
 const corpusDir = path.join(__dirname, "fixtures", "bad-config");
@@ -247,5 +247,25 @@ describe("stack files accepted as they should be", () => {
         ) as { x: Record<string, unknown> };
         assert.deepEqual(config.x.m, { p: 0, q: 1, r: 2 });
         assert.deepEqual(config.x.n, { p: 2, r: 3 });
+    });
+});
+
+describe("the offline plan and operator secrets", () => {
+    const CIPHERTEXT = { secure: "v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" };
+    it("stands in a placeholder for an encrypted value it cannot decrypt", async () => {
+        const config = { ...readStackConfig("prod"), "platform-secrets:suppliedSecrets": { "nemo-server": { huggingface_token: CIPHERTEXT } } };
+        const notes: string[] = [];
+        const result = await planStack("prod", { config, now: TEST_NOW, notice: (m) => notes.push(m) });
+        assert.ok(result.resources.length > 0);
+        assert.match(notes.join("\n"), /offline placeholders stand in for operator secrets .*suppliedSecrets\.nemo-server\.huggingface_token/);
+    });
+    it("refuses a plaintext value beside an encrypted one, by its path, registering nothing", async () => {
+        const config = { ...readStackConfig("prod"), "platform-secrets:suppliedSecrets": { "nemo-server": { huggingface_token: CIPHERTEXT, hf_token: "hf_PlaintextBesideCiphertext0" } } };
+        const error = await planStack("prod", { config, now: TEST_NOW }).then(() => assert.fail("accepted"), (e: Error) => e);
+        assert.equal(failureReport(error).code, 1);
+        assert.match(error.message, /platform-secrets:suppliedSecrets\.nemo-server\.hf_token: is plaintext in the stack file/);
+        assert.doesNotMatch(error.message, /huggingface_token: is plaintext/, "the encrypted value is not called plaintext");
+        assert.ok(!error.message.includes("hf_PlaintextBesideCiphertext0"));
+        assert.deepEqual(registeredBeforeFailure(error).filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
     });
 });
