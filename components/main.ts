@@ -46,7 +46,7 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
     // Backups (runbook 001 §3.6 without static AWS keys): the stack's KMS key, and per backup target
     // an encrypted private bucket and the role only its job's ServiceAccount can assume.
     const backups = config.apps.some((app) => app.backups.length > 0)
-        ? new Backups("backups", { provider: providers.aws, apps: config.apps, environment: config.environment, aws: config.aws, backup: config.backup, protection: config.protection })
+        ? new Backups("backups", { provider: providers.aws, apps: config.apps, environment: config.environment, keyAlias: config.backupKeyAlias, aws: config.aws, backup: config.backup, protection: config.protection })
         : undefined;
 
     const kubernetes = new KubernetesSecrets("kubernetes", {

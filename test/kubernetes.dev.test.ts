@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { projectName } from "../tools/harness/stackConfig";
 import { esoValidators, expectedStoreSpec, kubernetesResources, oneNamed, releaseOf, resolvedConfig, sharedKubernetesChecks, stackSetting, TYPES } from "./kubernetesChecks";
-import { byType, RunResult, runStack, stackConfig } from "./support";
+import { registeredBeforeFailure } from "../tools/harness/run";
+import { byType, RunResult, runStack, stackConfig, TEST_CA_PEM } from "./support";
 
 describe("kubernetes (dev)", () => {
     let result: RunResult;
@@ -59,11 +60,15 @@ describe("kubernetes (dev)", () => {
     it("refuses a Vault audience equal to the API server's: every API token of a reader would log in to Vault", async () => {
         const variant = stackConfig("dev");
         variant[`${projectName}:vault`].kubernetesAuth.audience = "https://kubernetes.default.svc";
-        await assert.rejects(runStack("dev", { config: variant }), /the Vault audience "https:\/\/kubernetes.default.svc" must differ from the API server's audience/);
+        // A config rule now, so nothing is registered before it fails.
+        const error = await runStack("dev", { config: variant }).then(() => assert.fail("accepted"), (e: Error) => e);
+        assert.equal(error.name, "ConfigError");
+        assert.match(error.message, /platform-secrets:vault\.kubernetesAuth\.audience: must differ from vault\.kubernetesAuth\.apiServerAudience/);
+        assert.deepEqual(registeredBeforeFailure(error).filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
     });
 
     describe("variant: SecretStores, a Vault CA bundle, Pod Identity, a chart-owned backup account, no Reloader, no ESO install", () => {
-        const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
+        const PEM = TEST_CA_PEM;
         const variant = stackConfig("dev");
         const k = variant[`${projectName}:kubernetes`];
         const { vaultCaProvider: _inCluster, ...eso } = k.externalSecrets;

@@ -107,6 +107,7 @@ describe("npm run plan", () => {
         assert.equal(r.code, 1);
         assert.match(r.stderr, /platform-secrets:vault\.kv\.maxVersions: must be at least 1/);
         assert.equal(r.stdout, "");
+        assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
         const strict = await plan("--stack", "prod", "--strict");
         assert.equal(strict.code, 1);
         assert.match(strict.stderr, /pulumi config set --stack prod --secret --path 'suppliedSecrets\.nemo-server\.huggingface_token'/);
@@ -124,5 +125,30 @@ describe("npm run plan", () => {
         const r = await plan("--stack", "staging", "--stack-file", file);
         assert.equal(r.code, 1);
         assert.equal(r.stderr.trim(), "Stack 'staging' is missing configuration values 'aws' and 'backup'");
+    });
+
+    it("refuses hostile stack files with file, line and key path, exit 1 and no stack trace: a duplicate key, an alias bomb, a misspelt plaintext operator secret", async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
+        const duplicate = path.join(dir, "Pulumi.duplicate.yaml");
+        writeFileSync(duplicate, "config:\n  platform-secrets:environment: dev\n  platform-secrets:environment: prod\n");
+        const bomb = path.join(dir, "Pulumi.bomb.yaml");
+        const levels = ["    a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+        for (let i = 1; i < 9; i++) levels.push(`    a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(", ")}]`);
+        writeFileSync(bomb, `config:\n  platform-secrets:rotation:\n${levels.join("\n")}\n`);
+        // The plan substitutes placeholders for operator secrets it cannot read; a plaintext value under
+        // a misspelt key must not slip through that way.
+        const misspelt = path.join(dir, "Pulumi.misspelt.yaml");
+        writeFileSync(misspelt, stringify({ config: { ...stackConfig("prod"), "platform-secrets:suppliedSecrets": { "nemo-server": { hugingface_token: "hf_PlaintextUnderATypo0" } } } }));
+        const [d, b, m] = await Promise.all([duplicate, bomb, misspelt].map((f) => plan("--stack", "prod", "--stack-file", f)));
+        for (const r of [d, b, m]) {
+            assert.equal(r.code, 1, r.stderr);
+            assert.equal(r.stdout, "");
+            assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+        }
+        assert.match(d.stderr, /Pulumi\.duplicate\.yaml:3: platform-secrets:environment: duplicate key/);
+        assert.match(b.stderr, /Pulumi\.bomb\.yaml:8: platform-secrets:rotation\.a5\.0: expands an alias to more than 10000 nodes/);
+        assert.match(m.stderr, /platform-secrets:suppliedSecrets\.nemo-server\.hugingface_token: is plaintext in the stack file/);
+        assert.match(m.stderr, /did you mean suppliedSecrets\.nemo-server\.huggingface_token\?/);
+        assert.ok(!m.stderr.includes("hf_PlaintextUnderATypo0"), "the value is never printed");
     });
 });

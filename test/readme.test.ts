@@ -21,13 +21,16 @@ function keyPaths(schema: any, prefix: string, placeholder = "<name>"): string[]
         case "nullable":
             return keyPaths(def.innerType, prefix, placeholder);
         case "pipe":
+            // schema.ts's mapOf: a map read key by key, introspected like a record.
+            if (def.mapOf) return keyPaths({ _zod: { def: { type: "record", ...def.mapOf } } }, prefix, placeholder);
             return keyPaths(def.in, prefix, placeholder);
         case "object":
             return Object.entries(def.shape).flatMap(([k, v]) => keyPaths(v, prefix ? `${prefix}.${k}` : k, placeholderFor(k)));
         case "record": {
             const inner = keyPaths(def.valueType, `${prefix}.${placeholder}`, "<name>");
             // A record of scalars (tags, generations) is documented as the key itself.
-            return def.valueType._zod.def.type === "object" || def.valueType._zod.def.type === "record" || isWrappedObject(def.valueType) ? inner : [prefix];
+            const valueDef = def.valueType._zod.def;
+            return valueDef.type === "object" || valueDef.type === "record" || valueDef.mapOf || isWrappedObject(def.valueType) ? inner : [prefix];
         }
         case "union":
             return [...new Set(def.options.flatMap((o: any) => keyPaths(o, prefix, placeholder)))] as string[];

@@ -2,6 +2,8 @@
  * Shared test helpers. Each test file runs in its own process (node --test), so a stack's program
  * runs once per file and no runtime state leaks between stacks.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { runProgram, ResourceRecord, RunOptions, RunResult } from "../tools/harness/run";
 import { validateConfig } from "../components/config/load";
 import type { PlatformConfig } from "../components/config/model";
@@ -9,6 +11,9 @@ import { projectName, readStackConfig, toRuntimeConfig } from "../tools/harness/
 
 export { SecretValue, reveal, plaintextStrings } from "../tools/harness/secret";
 export type { ResourceRecord, RunResult };
+
+/** A real, parseable, self-signed test certificate (its key was discarded): config requires CA bundles to parse. */
+export const TEST_CA_PEM = readFileSync(join(__dirname, "fixtures", "test-ca.pem"), "utf8");
 
 /** The fixed clock the stack tests run at (scheduled rotation depends on it). */
 export const TEST_NOW = new Date("2026-11-22T09:00:00Z");
@@ -45,11 +50,12 @@ export function programResources(result: RunResult): ResourceRecord[] {
 export function overlay(base: unknown, patch: unknown): unknown {
     if (patch === null) return undefined;
     if (patch && typeof patch === "object" && !Array.isArray(patch) && base && typeof base === "object" && !Array.isArray(base)) {
+        // Keys are data: `__proto__` and `constructor` are set as own keys, never as the prototype.
         const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
         for (const [k, v] of Object.entries(patch)) {
-            const merged = overlay(out[k], v);
+            const merged = overlay(Object.hasOwn(out, k) ? out[k] : undefined, v);
             if (merged === undefined) delete out[k];
-            else out[k] = merged;
+            else Object.defineProperty(out, k, { value: merged, enumerable: true, writable: true, configurable: true });
         }
         return out;
     }

@@ -12,7 +12,7 @@ import type { AppSpec, PlatformConfig } from "../components/config/model";
 import { eksClusterLookups, mockEksCluster } from "../tools/harness/mocks/aws";
 import { kvSecretV2WriteRequests } from "../tools/harness/mocks/vault";
 import { projectName } from "../tools/harness/stackConfig";
-import { byType, one, plaintextStrings, programResources, resolvedConfig, reveal, ResourceRecord, RunResult, runStack, SecretValue, stackConfig, SUPPLIED } from "./support";
+import { byType, one, plaintextStrings, programResources, resolvedConfig, reveal, ResourceRecord, RunResult, runStack, SecretValue, stackConfig, SUPPLIED, TEST_CA_PEM } from "./support";
 
 export { resolvedConfig };
 
@@ -388,7 +388,7 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
         });
 
         describe("with the API host and CA configured", () => {
-            const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTestOnlyNotARealCertificate0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
+            const PEM = TEST_CA_PEM;
             const HOST = "https://api.platform-k8s.internal:6443";
             // A configured issuer must still be the cluster's (rules.ts): written with a trailing slash here.
             const issuer = () => `${config.aws.eks.oidcIssuerUrl}/`;

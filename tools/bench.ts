@@ -3,8 +3,13 @@
  * generated catalogs of growing size (up to 100 apps with 10 secrets each), to show how time grows
  * with the number of apps. A benchmark, not a test: it asserts nothing and prints a table.
  *
- *   npm run bench [-- --apps 1,10,25,50,100 --repeat 3]
+ * It also plans one app with 2,000 secrets (`--secrets`), which must stay linear: within 2x the time
+ * per resource of the largest spread-out catalog. Each catalog runs in its own process, so the peak
+ * memory printed is its own.
+ *
+ *   npm run bench [-- --apps 1,10,25,50,100 --secrets 2000 --repeat 3]
  */
+import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { readStackConfig } from "./harness/stackConfig";
 import { runStack } from "./planLib";
@@ -39,38 +44,102 @@ export function generatedCatalog(n: number): Record<string, unknown> {
     return { ...readStackConfig("prod"), "platform-secrets:apps": apps };
 }
 
-async function measure(label: string, stack: string, config: Record<string, unknown>, repeat: number): Promise<{ label: string; resources: number; ms: number }> {
+/**
+ * One prod-like app with `secrets` secrets in groups of ten like generatedCatalog's (composed DSNs
+ * and URLs referencing their group's password and user), the shape that was quadratic.
+ */
+export function singleAppCatalog(secrets: number): Record<string, unknown> {
+    const group = (generatedCatalog(1)["platform-secrets:apps"] as Record<string, { secrets: Record<string, any> }>)["app-000"].secrets;
+    const catalog: Record<string, unknown> = {};
+    for (let g = 0; g < Math.ceil(secrets / 10); g++) {
+        for (const [key, s] of Object.entries(group)) {
+            if (Object.keys(catalog).length >= secrets) break;
+            const copy = structuredClone(s);
+            if (copy.env) copy.env = `${copy.env}_${g}`;
+            if (copy.source.kind === "composed") copy.source.template = copy.source.template.replace(/\{([a-z_]+)\}/g, `{$1_${g}}`);
+            catalog[`${key}_${g}`] = copy;
+        }
+    }
+    const apps = { "app-000": { namespace: "app-000", backups: { postgres: {} }, secrets: catalog } };
+    return { ...readStackConfig("prod"), "platform-secrets:apps": apps };
+}
+
+interface Row {
+    label: string;
+    resources: number;
+    ms: number;
+    /** Peak resident memory of the process that planned only this catalog, in MiB. */
+    peakMiB: number;
+}
+
+type Case = { label: string; config: () => Record<string, unknown> };
+
+function cases(sizes: number[], single: number): Case[] {
+    return [
+        { label: "prod stack (Pulumi.prod.yaml)", config: () => readStackConfig("prod") },
+        ...sizes.map((n) => ({ label: `generated: ${n} apps x 10 secrets`, config: () => generatedCatalog(n) })),
+        { label: `generated: 1 app x ${single} secrets`, config: () => singleAppCatalog(single) },
+    ];
+}
+
+/** Plans one case `repeat` times in this process (a child of the bench) and prints one JSON row. */
+async function measureOne(c: Case, repeat: number): Promise<Row> {
+    // Warm-up: module loading and JIT would otherwise land on the first run.
+    await runStack("dev", { now: NOW });
+    const config = c.config();
     let best = Infinity;
     let resources = 0;
     for (let i = 0; i < repeat; i++) {
         const t0 = process.hrtime.bigint();
-        const result = await runStack(stack, { config, now: NOW });
+        const result = await runStack("prod", { config, now: NOW });
         const ms = Number(process.hrtime.bigint() - t0) / 1e6;
         best = Math.min(best, ms);
         resources = result.resources.length;
     }
-    return { label, resources, ms: best };
+    return { label: c.label, resources, ms: best, peakMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
 async function bench(): Promise<void> {
-    const { values } = parseArgs({ options: { apps: { type: "string", default: "1,10,25,50,100" }, repeat: { type: "string", default: "3" } } });
+    const { values } = parseArgs({
+        options: {
+            apps: { type: "string", default: "1,10,25,50,100" },
+            secrets: { type: "string", default: "2000" },
+            repeat: { type: "string", default: "3" },
+            case: { type: "string" },
+        },
+    });
     const sizes = values.apps.split(",").map(Number);
     const repeat = Number(values.repeat);
-    // Warm-up: module loading and JIT would otherwise land on the first row.
-    await runStack("dev", { now: NOW });
-
-    const rows = [await measure("prod stack (Pulumi.prod.yaml)", "prod", readStackConfig("prod"), repeat)];
-    for (const n of sizes) rows.push(await measure(`generated: ${n} apps x 10 secrets`, "prod", generatedCatalog(n), repeat));
+    const all = cases(sizes, Number(values.secrets));
+    if (values.case !== undefined) {
+        const row = await measureOne(all[Number(values.case)], repeat);
+        await new Promise<void>((resolve) => process.stdout.write(`${JSON.stringify(row)}\n`, () => resolve()));
+        return;
+    }
+    // Each case in its own process, so the peak memory printed is that case's own.
+    const rows: Row[] = [];
+    for (let i = 0; i < all.length; i++) {
+        const out = execFileSync(process.execPath, [...process.execArgv, __filename, "--apps", values.apps, "--secrets", values.secrets, "--repeat", values.repeat, "--case", String(i)], {
+            encoding: "utf8",
+            maxBuffer: 16 * 1024 * 1024,
+            stdio: ["ignore", "pipe", "inherit"],
+        });
+        rows.push(JSON.parse(out.trim().split("\n").pop()!) as Row);
+    }
 
     const base = rows[1];
-    const lines = [`offline plan under mocks, best of ${repeat}, node ${process.version}\n\n`];
-    lines.push(`${"catalog".padEnd(36)} ${"resources".padStart(9)} ${"wall ms".padStart(9)} ${"ms/resource".padStart(11)} ${"x time vs smallest".padStart(18)}\n`);
+    const largest = rows[rows.length - 2];
+    const lines = [`offline plan under mocks, best of ${repeat}, node ${process.version}; peak RSS of a process planning only that catalog\n\n`];
+    lines.push(`${"catalog".padEnd(36)} ${"resources".padStart(9)} ${"wall ms".padStart(9)} ${"ms/resource".padStart(11)} ${"x time vs smallest".padStart(18)} ${"peak MiB".padStart(9)}\n`);
     for (const r of rows) {
         const ratio = r === rows[0] ? "" : (r.ms / base.ms).toFixed(1);
         lines.push(
-            `${r.label.padEnd(36)} ${String(r.resources).padStart(9)} ${r.ms.toFixed(0).padStart(9)} ${(r.ms / r.resources).toFixed(2).padStart(11)} ${ratio.padStart(18)}\n`,
+            `${r.label.padEnd(36)} ${String(r.resources).padStart(9)} ${r.ms.toFixed(0).padStart(9)} ${(r.ms / r.resources).toFixed(2).padStart(11)} ${ratio.padStart(18)} ${r.peakMiB.toFixed(0).padStart(9)}\n`,
         );
     }
+    const single = rows[rows.length - 1];
+    const perResource = single.ms / single.resources / (largest.ms / largest.resources);
+    lines.push(`\none app with ${values.secrets} secrets: ${perResource.toFixed(2)}x the time per resource of ${largest.label.replace("generated: ", "")} (target: at most 2x)\n`);
     // Resolve once stdout is flushed: exiting earlier would truncate a piped table.
     await new Promise<void>((resolve) => process.stdout.write(lines.join(""), () => resolve()));
 }

@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { parseStackFile } from "./harness/stackConfig";
-import { buildPlan, diffPlans, Plan, PlanOptions, stableStringify } from "./planLib";
+import { buildPlan, diffPlans, failureReport, Plan, PlanOptions, stableStringify } from "./planLib";
 
 function usage(message?: string): never {
     if (message) process.stderr.write(`plan: ${message}\n`);
@@ -73,7 +73,15 @@ async function cli(): Promise<void> {
     const options: PlanOptions = { showSecrets: values["show-secrets"], now, strict: values.strict, previousOutputs, notice: (m) => process.stderr.write(`${m}\n`) };
     const stackFile = values["stack-file"];
 
-    const plan = await buildPlan(values.stack, { ...options, config: stackFile ? parseStackFile(readFileSync(stackFile, "utf8")) : undefined });
+    let text: string | undefined;
+    if (stackFile) {
+        try {
+            text = readFileSync(stackFile, "utf8");
+        } catch (e) {
+            usage(`cannot read --stack-file ${stackFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+    }
+    const plan = await buildPlan(values.stack, { ...options, config: text !== undefined ? parseStackFile(text, stackFile) : undefined });
     if (values.diff) {
         // The other stack's own last outputs are not at hand: plan it as a new stack.
         const other = await buildPlan(values.diff, { ...options, previousOutputs: undefined });
@@ -86,8 +94,7 @@ async function cli(): Promise<void> {
 cli().then(
     () => process.exit(0),
     (e: Error) => {
-        // Config errors are the message an operator needs; anything else keeps its stack.
-        process.stderr.write(`${e.name === "ConfigError" || e.name === "StackConfigError" ? e.message : (e.stack ?? e.message)}\n`);
-        process.exit(1);
+        const { code, text } = failureReport(e);
+        process.stderr.write(`${text}\n`, () => process.exit(code));
     },
 );

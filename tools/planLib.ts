@@ -53,21 +53,28 @@ interface CatalogShape {
  * placeholder, marked secret, and says so; `--strict` fails instead, as `pulumi preview` would.
  */
 function offlineSuppliedSecrets(config: Record<string, unknown>): { values: Record<string, Record<string, string>>; used: string[]; plaintext: boolean } {
-    const apps = (config[`${projectName}:apps`] ?? {}) as CatalogShape;
-    const given = (config[`${projectName}:suppliedSecrets`] ?? {}) as Record<string, Record<string, unknown>>;
-    const values: Record<string, Record<string, string>> = {};
+    const own = (o: unknown, k: string): unknown => (o !== null && typeof o === "object" && Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined);
+    const apps = (own(config, `${projectName}:apps`) ?? {}) as CatalogShape;
+    const given = own(config, `${projectName}:suppliedSecrets`);
+    const values: Record<string, Record<string, string>> = Object.create(null);
     const used: string[] = [];
-    let plaintext = false;
-    for (const [app, spec] of Object.entries(apps)) {
-        for (const [key, s] of Object.entries(spec?.secrets ?? {})) {
-            if (s?.source?.kind !== "supplied") continue;
-            const v = given[app]?.[key];
-            const encrypted = v && typeof v === "object" && "secure" in (v as object);
-            if (encrypted || (v === undefined && s.source.required !== false)) {
-                (values[app] ??= {})[key] = OFFLINE_PLACEHOLDER;
+    const isSecure = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v) && typeof (v as { secure?: unknown }).secure === "string";
+    // Any value under suppliedSecrets that is not ciphertext is plaintext in the file, whatever its
+    // key (a misspelt one included): it stays, so validation refuses it as `pulumi up` must.
+    const plaintextLeaf = (v: unknown): boolean =>
+        v === null || v === undefined ? false : isSecure(v) ? false : typeof v === "object" && !Array.isArray(v) ? Object.keys(v).some((k) => plaintextLeaf((v as Record<string, unknown>)[k])) : true;
+    const plaintext = given !== undefined && (given === null || typeof given !== "object" || Array.isArray(given) || plaintextLeaf(given));
+    if (apps === null || typeof apps !== "object") return { values, used, plaintext };
+    for (const app of Object.keys(apps)) {
+        const secrets = own(own(apps, app), "secrets");
+        if (secrets === null || typeof secrets !== "object") continue;
+        for (const key of Object.keys(secrets)) {
+            const source = own(own(secrets, key), "source") as { kind?: string; required?: boolean } | undefined;
+            if (source?.kind !== "supplied") continue;
+            const v = own(own(given, app), key);
+            if (isSecure(v) || (v === undefined && source.required !== false)) {
+                (values[app] ??= Object.create(null))[key] = OFFLINE_PLACEHOLDER;
                 used.push(`suppliedSecrets.${app}.${key}`);
-            } else if (typeof v === "string") {
-                plaintext = true;
             }
         }
     }
@@ -90,6 +97,18 @@ export async function runStack(stack: string, options: PlanOptions = {}): Promis
         run.secretConfig = { suppliedSecrets: supplied.values };
     }
     return runProgram(run);
+}
+
+/**
+ * How the plan reports a failure: a config error (bad stack file or bad settings) exits 1 with its
+ * message alone, the key paths being the whole story; anything else is a defect of the program and
+ * keeps its stack trace (exit 3), so it is never mistaken for a user's mistake.
+ */
+export function failureReport(e: unknown): { code: number; text: string } {
+    const err = e instanceof Error ? e : new Error(String(e));
+    // Config errors (the program's, and the engine's own project-config check) are the message an operator needs.
+    if (err.name === "ConfigError" || err.name === "StackConfigError") return { code: 1, text: err.message };
+    return { code: 3, text: err.stack ?? err.message };
 }
 
 export function toPlan(result: RunResult, showSecrets = false): Plan {

@@ -34,13 +34,8 @@ export class BackupBucket extends pulumi.ComponentResource {
     constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:aws:BackupBucket", name, {}, opts);
         const { provider, settings } = args;
-        if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(args.bucketName)) throw new Error(`${name}: ${args.bucketName} is not a valid S3 bucket name`);
-        if (settings.noncurrentVersionDays > settings.retentionDays) {
-            throw new Error(`${name}: noncurrent versions (${settings.noncurrentVersionDays} days) must not outlive backups (${settings.retentionDays} days)`);
-        }
-        if (settings.objectLock.enabled && settings.objectLock.days > settings.retentionDays) {
-            throw new Error(`${name}: object lock (${settings.objectLock.days} days) must not outlast retention (${settings.retentionDays} days)`);
-        }
+        // The bucket name (S3's rules, unique across the catalog), noncurrent versions within
+        // retention and object lock within retention are config rules, checked before anything registers.
 
         // Stateful: every resource below guards the backups. protect makes `pulumi destroy` stop before
         // touching any of them; retainOnDelete keeps them all, not only the bucket: deleting a

@@ -29,13 +29,9 @@ export class BackupKey extends pulumi.ComponentResource {
     constructor(name: string, args: BackupKeyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:aws:BackupKey", name, {}, opts);
         const { provider } = args;
-        if (!args.aliasName.startsWith("alias/") || args.aliasName.startsWith("alias/aws/")) {
-            throw new Error(`${name}: alias ${args.aliasName} must start with alias/ and not alias/aws/ (reserved for AWS managed keys)`);
-        }
+        // The alias follows KMS's rules (not alias/aws/): a config rule, checked before anything registers.
         if (args.roleArns.length === 0) throw new Error(`${name}: a backup key needs at least one backup role`);
-        if (!Number.isInteger(args.deletionWindowDays) || args.deletionWindowDays < 7 || args.deletionWindowDays > 30) {
-            throw new Error(`${name}: the deletion window must be 7 to 30 days, not ${args.deletionWindowDays}`);
-        }
+        // The deletion window (7-30 days) is checked by the config schema.
 
         this.key = new aws.kms.Key(
             `${name}-key`,

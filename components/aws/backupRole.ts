@@ -47,8 +47,8 @@ export class BackupRole extends pulumi.ComponentResource {
     constructor(name: string, args: BackupRoleArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:aws:BackupRole", name, {}, opts);
         const { provider, identity } = args;
-        if (!/^[\w+=,.@-]{1,64}$/.test(args.roleName)) throw new Error(`${name}: ${args.roleName} is not a valid IAM role name (at most 64 characters)`);
-        if (!args.prefix.endsWith("/") || args.prefix.startsWith("/")) throw new Error(`${name}: prefix ${args.prefix} must be a relative key prefix ending in '/'`);
+        // The role name (IAM's rules, unique across the catalog) and the relative key prefix are
+        // checked by the config rules before anything registers.
 
         const who = { namespace: args.namespace, serviceAccount: args.serviceAccount };
         const trust: PolicyDocument =

@@ -11,8 +11,10 @@ export interface BackupsArgs {
     readonly provider: aws.Provider;
     /** Apps with their backup targets; apps without backups get nothing. */
     readonly apps: AppSpec[];
-    /** environment, used in the key alias. */
+    /** environment. */
     readonly environment: string;
+    /** The KMS key's alias (PlatformConfig.backupKeyAlias, checked by the config rules). */
+    readonly keyAlias: string;
     readonly aws: PlatformConfig["aws"];
     readonly backup: PlatformConfig["backup"];
     readonly protection: PlatformConfig["protection"];
@@ -62,7 +64,7 @@ export class Backups extends pulumi.ComponentResource {
             {
                 provider,
                 account: this.account,
-                aliasName: `alias/${args.backup.bucketPrefix}-backups-${args.environment}`,
+                aliasName: args.keyAlias,
                 roleArns: apps.flatMap((app) => app.backups.map((b) => roleArn(this.account, b.roleName))),
                 deletionWindowDays: args.backup.kmsDeletionWindowDays,
                 protection: args.protection,

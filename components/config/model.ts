@@ -88,6 +88,8 @@ export interface AppSpec {
     readPolicyName: string;
     /** Vault Kubernetes auth role the app's store logs in with, bound to readerServiceAccount only. */
     vaultRoleName: string;
+    /** ClusterRoleBinding that lets the reader's token review itself (system:auth-delegator). */
+    authDelegatorBindingName: string;
     secrets: SecretSpec[];
     backups: BackupSpec[];
 }
@@ -98,6 +100,8 @@ export type PlatformConfig = Omit<ParsedStackConfig, "apps" | "suppliedSecrets">
     /** Pulumi stack, for messages and hints only: code never branches on it. */
     stack: string;
     apps: AppSpec[];
+    /** Alias of the stack's backup KMS key: alias/<bucketPrefix>-backups-<env>. */
+    backupKeyAlias: string;
 };
 
 export function isGenerated(source: SecretSourceConfig): boolean {
@@ -126,20 +130,22 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
     const env = parsed.environment;
     const mount = parsed.vault.kv.path;
     const apps: AppSpec[] = Object.entries(parsed.apps)
-        .sort(([a], [b]) => a.localeCompare(b))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([name, app]) => {
             const kvPath = `${parsed.vault.pathPrefix}/${name}/${env}`;
+            const readerServiceAccount = app.serviceAccounts.reader ?? `${name}-secrets-reader`;
             const secrets: SecretSpec[] = Object.entries(app.secrets).map(([key, s]) => {
                 const id = `${name}/${key}`;
                 const generated = isGenerated(s.source);
-                const supplied = parsed.suppliedSecrets[name]?.[key];
+                const given = Object.hasOwn(parsed.suppliedSecrets, name) ? parsed.suppliedSecrets[name] : undefined;
+                const supplied = given && Object.hasOwn(given, key) ? given[key] : undefined;
                 return {
                     key,
                     id,
                     source: s.source,
                     generated,
                     rotation: s.rotation,
-                    generation: parsed.rotation.generations[id] ?? 0,
+                    generation: Object.hasOwn(parsed.rotation.generations, id) ? parsed.rotation.generations[id] : 0,
                     maxAgeDays: generated ? (s.maxAgeDays ?? parsed.rotation.maxAgeDays) : 0,
                     properties: expandProperties(key, s),
                     supplied: supplied === undefined ? undefined : new Sensitive(supplied),
@@ -161,17 +167,18 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
                 namespace: app.namespace,
                 manageNamespace: app.manageNamespace,
                 secretName: app.secretName ?? `${name}-runtime-secrets`,
-                readerServiceAccount: app.serviceAccounts.reader ?? `${name}-secrets-reader`,
+                readerServiceAccount,
                 storeName: app.storeName ?? `${name}-vault-store`,
                 kvPath,
                 vaultDataPath: `${mount}/data/${kvPath}`,
                 vaultMetadataPath: `${mount}/metadata/${kvPath}`,
                 readPolicyName: `${name}-secrets-read-${env}`,
                 vaultRoleName: `${name}-secrets-reader-${env}`,
+                authDelegatorBindingName: `vault-auth-delegator-${app.namespace}-${readerServiceAccount}`,
                 secrets,
                 backups,
             };
         });
     const { apps: _apps, suppliedSecrets: _supplied, ...rest } = parsed;
-    return { ...rest, project, stack, apps };
+    return { ...rest, project, stack, apps, backupKeyAlias: `alias/${parsed.backup.bucketPrefix}-backups-${env}` };
 }

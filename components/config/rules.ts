@@ -4,8 +4,11 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { durationSeconds, ParsedStackConfig } from "./schema";
+import { templateReferences } from "../credentials/compose";
+import { pipelinePolicyNames } from "../vault/policies";
 import { AppSpec, expandProperties, isGenerated, PlatformConfig } from "./model";
+import { durationSeconds, parseQuantity, ParsedStackConfig, secretDataKeyProblem } from "./schema";
+import { literalPassword, tlsViolation, UNKNOWN } from "./tls";
 
 export interface Problem {
     path: (string | number)[];
@@ -14,21 +17,7 @@ export interface Problem {
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 
-/** The `{name}` references of a composed template. */
-export function templateReferences(template: string): string[] {
-    return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]);
-}
-
-/** Postgres sslmodes that encrypt the connection. */
-const TLS_SSLMODES = new Set(["require", "verify-ca", "verify-full"]);
-/** Schemes with a TLS twin, which requireTls demands instead. */
-const PLAINTEXT_SCHEMES: Record<string, string> = {
-    "redis:": "rediss://",
-    "http:": "https://",
-    "amqp:": "amqps://",
-    "mongodb:": "mongodb+srv:// or tls=true",
-    "ldap:": "ldaps://",
-};
+export { templateReferences, tlsViolation };
 
 function isUrl(template: string): boolean {
     try {
@@ -38,22 +27,87 @@ function isUrl(template: string): boolean {
     }
 }
 
-/** Why a composed URL fails the TLS requirement, or undefined if it passes (or is not a URL). */
-export function tlsViolation(template: string): string | undefined {
-    // Stand in a URL-safe token for every reference so the template's own structure is what is parsed.
-    const probe = template.replace(PLACEHOLDER, "x");
-    let url: URL;
-    try {
-        url = new URL(probe);
-    } catch {
-        return undefined;
+/** Levenshtein distance, for "did you mean" hints. */
+function distance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let prev = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const cur = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+            prev = cur;
+        }
     }
-    if (url.protocol === "postgres:" || url.protocol === "postgresql:") {
-        const mode = url.searchParams.get("sslmode");
-        return mode && TLS_SSLMODES.has(mode) ? undefined : "security.requireTls needs sslmode=require, verify-ca or verify-full in a Postgres DSN";
+    return row[b.length];
+}
+
+/** The candidate nearest to `name`, if any is reasonably near. */
+export function nearest(name: string, candidates: Iterable<string>): string | undefined {
+    let best: string | undefined;
+    let bestD = Infinity;
+    for (const c of candidates) {
+        const d = distance(name.toLowerCase(), c.toLowerCase());
+        if (d < bestD) [best, bestD] = [c, d];
     }
-    const twin = PLAINTEXT_SCHEMES[url.protocol];
-    return twin ? `security.requireTls needs ${twin} instead of ${url.protocol}//` : undefined;
+    return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/** Why a name is not a valid S3 general purpose bucket name, or undefined. */
+export function s3BucketNameProblem(name: string): string | undefined {
+    if (name.length < 3 || name.length > 63) return `is ${name.length} characters; S3 bucket names are 3 to 63`;
+    if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return "must be lower-case letters, digits, '.' and '-', starting and ending with a letter or digit (S3)";
+    if (name.includes("..")) return "must not contain two adjacent periods (S3)";
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return "must not look like an IP address (S3)";
+    for (const prefix of ["xn--", "sthree-", "amzn-s3-demo-"]) if (name.startsWith(prefix)) return `must not start with ${prefix} (reserved by S3)`;
+    for (const suffix of ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]) if (name.endsWith(suffix)) return `must not end with ${suffix} (reserved by S3)`;
+    return undefined;
+}
+
+/** Why a name is not a valid IAM role name, or undefined. */
+export function iamRoleNameProblem(name: string): string | undefined {
+    if (name.length > 64) return `is ${name.length} characters; IAM role names are at most 64`;
+    if (!/^[\w+=,.@-]+$/.test(name)) return "must be letters, digits and + = , . @ _ - (IAM)";
+    return undefined;
+}
+
+/** Why a name is not a valid KMS alias, or undefined. */
+export function kmsAliasProblem(alias: string): string | undefined {
+    if (alias.length > 256) return `is ${alias.length} characters; KMS aliases are at most 256`;
+    if (!/^alias\/[a-zA-Z0-9/_-]+$/.test(alias)) return "must be alias/ followed by letters, digits, '/', '_' and '-' (KMS)";
+    if (alias.toLowerCase().startsWith("alias/aws/")) return "must not start with alias/aws/ (reserved for AWS managed keys)";
+    return undefined;
+}
+
+/** Vault policy and role names this program writes: no spaces, globs or path separators. */
+function vaultNameProblem(name: string): string | undefined {
+    if (name.length > 128) return `is ${name.length} characters; keep Vault names to 128`;
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) return "must be lower-case letters, digits, '.', '_' and '-'";
+    if (name === "root" || name === "default") return "is a policy Vault reserves (root, default)";
+    return undefined;
+}
+
+function kubernetesSubdomainProblem(name: string): string | undefined {
+    if (name.length > 253) return `is ${name.length} characters; Kubernetes object names are at most 253`;
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name)) return "is not a DNS-1123 subdomain";
+    return undefined;
+}
+
+/** Values each reference of a composed template stands for, as far as validation can know them. */
+function probeValues(app: ParsedStackConfig["apps"][string]): Record<string, string> {
+    const out: Record<string, string> = Object.create(null);
+    for (const [key, s] of Object.entries(app.secrets)) {
+        for (const p of expandProperties(key, s)) out[p.property] = s.source.kind === "plain" ? s.source.value : UNKNOWN;
+    }
+    return out;
+}
+
+/** A composed template rendered as the program will render it, with UNKNOWN for the values the rules cannot see. */
+function probe(template: string, values: Record<string, string>, encode: "uri" | "none"): string {
+    return template.replace(PLACEHOLDER, (_, name: string) => {
+        const v = Object.hasOwn(values, name) ? values[name] : UNKNOWN;
+        return encode === "uri" && v !== UNKNOWN ? encodeURIComponent(v) : v;
+    });
 }
 
 /**
@@ -63,7 +117,8 @@ export function tlsViolation(template: string): string | undefined {
  */
 export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack: string): Problem[] {
     const problems: Problem[] = [];
-    const appSpec = (name: string): AppSpec => resolved.apps.find((a) => a.name === name)!;
+    const specs = new Map(resolved.apps.map((a) => [a.name, a]));
+    const appSpec = (name: string): AppSpec => specs.get(name)!;
     const add = (path: (string | number)[], message: string) => problems.push({ path, message });
 
     const storeNames = new Map<string, string>();
@@ -81,6 +136,10 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
             if (isGenerated(s.source)) for (const p of expandProperties(key, s)) generatedProperties.add(p.property);
             if (isGenerated(s.source)) generatedIds.add(`${appName}/${key}`);
             for (const p of expandProperties(key, s)) {
+                if (p.env !== undefined && p.env !== s.env) {
+                    const why = secretDataKeyProblem(p.env);
+                    if (why) add([...path, "env"], `becomes ${p.env.length > 60 ? `${p.env.slice(0, 60)}...` : p.env} for the ${p.slot} slot, which ${why}`);
+                }
                 if (p.env !== undefined) {
                     const other = envs.get(p.env);
                     if (other) add([...path, "env"], `env ${p.env} is already used by apps.${appName}.secrets.${other}`);
@@ -98,6 +157,10 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
                 add([...path, "maxAgeDays"], "only generated secrets rotate on a schedule");
             }
         }
+        const values = probeValues(app);
+        if (!Object.values(app.secrets).some((s) => expandProperties("x", s).some((p) => p.env !== undefined))) {
+            add([...base, "secrets"], "no secret has an env key, so the app's ExternalSecret would sync nothing into its Secret: give at least one secret an env");
+        }
         for (const [key, s] of Object.entries(app.secrets)) {
             const path = [...base, "secrets", key];
             if (s.source.kind === "composed") {
@@ -106,7 +169,7 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
                 const refs = templateReferences(template);
                 if (refs.length === 0) add([...path, "source", "template"], "references no secret: use a plain source for a fixed value");
                 for (const ref of refs) {
-                    const target = app.secrets[ref]?.source;
+                    const target = Object.hasOwn(app.secrets, ref) ? app.secrets[ref].source : undefined;
                     if (!referenceable.has(ref)) {
                         add([...path, "source", "template"], `references {${ref}}, which is not a non-composed secret of apps.${appName}`);
                     } else if (target?.kind === "supplied" && !target.required) {
@@ -118,17 +181,27 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
                 if (s.source.encode === "none" && isUrl(template) && refs.some((r) => generatedProperties.has(r))) {
                     add([...path, "source", "encode"], "must be uri for a URL that embeds a generated value, or the value may not parse back out of it");
                 }
+                const rendered = probe(template, values, s.source.encode);
                 if (c.security.requireTls) {
-                    const why = tlsViolation(template);
+                    const why = tlsViolation(rendered);
                     if (why) add([...path, "source", "template"], why);
                 }
+                if (literalPassword(rendered)) {
+                    add([...path, "source", "template"], "carries a literal password, a secret in plaintext in the stack file: reference a password or supplied secret instead ({db_password})");
+                }
             }
-            if (s.source.kind === "plain" && c.security.requireTls) {
-                const why = tlsViolation(s.source.value);
-                if (why) add([...path, "source", "value"], why);
+            if (s.source.kind === "plain") {
+                if (c.security.requireTls) {
+                    const why = tlsViolation(s.source.value);
+                    if (why) add([...path, "source", "value"], why);
+                }
+                if (literalPassword(s.source.value)) {
+                    add([...path, "source", "value"], "carries a literal password, a secret in plaintext in the stack file: make the password a password or supplied secret and compose the value");
+                }
             }
             if (s.source.kind === "supplied") {
-                const given = c.suppliedSecrets[appName]?.[key];
+                const forApp = Object.hasOwn(c.suppliedSecrets, appName) ? c.suppliedSecrets[appName] : undefined;
+                const given = forApp && Object.hasOwn(forApp, key) ? forApp[key] : undefined;
                 if (given === undefined && s.source.required) {
                     const configPath = `suppliedSecrets.${appName}.${key}`;
                     add(["suppliedSecrets", appName, key], `required by apps.${appName}.secrets.${key} and not set; run: pulumi config set --stack ${stack} --secret --path '${configPath}' '<value>'`);
@@ -144,8 +217,10 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
             const other = sas.get(b.serviceAccount);
             if (other) add(path, `${b.serviceAccount} is already the ServiceAccount of backups.${other}; each target needs its own role`);
             else sas.set(b.serviceAccount, b.target);
-            if (b.bucketName.length > 63) add([...base, "backups", b.target], `bucket name ${b.bucketName} is longer than S3's 63 characters`);
-            if (b.roleName.length > 64) add([...base, "backups", b.target], `IAM role name ${b.roleName} is longer than IAM's 64 characters`);
+            const bucketWhy = s3BucketNameProblem(b.bucketName);
+            if (bucketWhy) add([...base, "backups", b.target], b.bucketName.length > 63 ? `bucket name ${b.bucketName} is longer than S3's 63 characters` : `bucket name ${b.bucketName} ${bucketWhy}`);
+            const roleWhy = iamRoleNameProblem(b.roleName);
+            if (roleWhy) add([...base, "backups", b.target], b.roleName.length > 64 ? `IAM role name ${b.roleName} is longer than IAM's 64 characters` : `IAM role name ${b.roleName} ${roleWhy}`);
         }
         // Cluster-scoped store names must not collide across apps.
         if (c.kubernetes.externalSecrets.storeKind === "ClusterSecretStore") {
@@ -241,15 +316,22 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
     }
 
     // Operator values that no catalog entry asks for are typos.
-    for (const [appName, values] of Object.entries(c.suppliedSecrets)) {
-        for (const key of Object.keys(values)) {
-            if (c.apps[appName]?.secrets[key]?.source.kind !== "supplied") {
-                add(["suppliedSecrets", appName, key], `no supplied secret apps.${appName}.secrets.${key} in the catalog`);
+    const suppliedIds = Object.entries(c.apps).flatMap(([a, app]) => Object.entries(app.secrets).filter(([, s]) => s.source.kind === "supplied").map(([k]) => `${a}.${k}`));
+    for (const [appName, given] of Object.entries(c.suppliedSecrets)) {
+        for (const key of Object.keys(given)) {
+            const app = Object.hasOwn(c.apps, appName) ? c.apps[appName] : undefined;
+            const entry = app && Object.hasOwn(app.secrets, key) ? app.secrets[key] : undefined;
+            if (entry?.source.kind !== "supplied") {
+                const near = nearest(`${appName}.${key}`, suppliedIds);
+                add(["suppliedSecrets", appName, key], `no supplied secret apps.${appName}.secrets.${key} in the catalog${near ? `; did you mean suppliedSecrets.${near}?` : ""}`);
             }
         }
     }
     for (const id of Object.keys(c.rotation.generations)) {
-        if (!generatedIds.has(id)) add(["rotation", "generations", id], `names no generated secret: use "<app>/<secret>" of a random-bytes or password secret`);
+        if (!generatedIds.has(id)) {
+            const near = nearest(id, generatedIds);
+            add(["rotation", "generations", id], `names no generated secret: use "<app>/<secret>" of a random-bytes or password secret${near ? ` (did you mean ${near}?)` : ""}`);
+        }
     }
 
     if (c.backup.noncurrentVersionDays > c.backup.retentionDays) {
@@ -274,6 +356,79 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
     const arnHost = c.aws.eks.oidcProviderArn.split(":oidc-provider/")[1];
     if (arnHost !== issuerHost) {
         add(["aws", "eks", "oidcIssuerUrl"], `names ${issuerHost}, but aws.eks.oidcProviderArn federates ${arnHost}`);
+    }
+    problems.push(...crossCatalogRules(c, resolved));
+    return problems;
+}
+
+/**
+ * Rules over the whole catalog's resolved names and settings: every derived name two apps could
+ * share, checked by the name the target system sees; names against those systems' own rules;
+ * settings components used to check after registration had begun.
+ */
+function crossCatalogRules(c: ParsedStackConfig, resolved: PlatformConfig): Problem[] {
+    const problems: Problem[] = [];
+    const add = (path: (string | number)[], message: string) => problems.push({ path, message });
+
+    // One name, one owner. Keys are normalised as the target compares them (IAM role names are
+    // case-insensitive).
+    const owners = new Map<string, string>();
+    const claim = (kind: string, name: string, owner: string, path: (string | number)[]) => {
+        const key = `${kind}\u0000${kind === "IAM role" ? name.toLowerCase() : name}`;
+        const other = owners.get(key);
+        if (other !== undefined && other !== owner) add(path, `${kind} ${name} is also ${other}'s: two resources cannot share it`);
+        else owners.set(key, owner);
+    };
+    const pipeline = pipelinePolicyNames(resolved);
+    claim("Vault policy", pipeline.rotator, "the pipeline's rotator policy", ["environment"]);
+    claim("Vault policy", pipeline.preview, "the pipeline's preview policy", ["environment"]);
+    for (const app of resolved.apps) {
+        const base = ["apps", app.name];
+        const owner = `apps.${app.name}`;
+        for (const b of app.backups) {
+            claim("S3 bucket", b.bucketName, `apps.${app.name}.backups.${b.target}`, [...base, "backups", b.target]);
+            claim("IAM role", b.roleName, `apps.${app.name}.backups.${b.target}`, [...base, "backups", b.target]);
+        }
+        claim("ClusterRoleBinding", app.authDelegatorBindingName, owner, [...base, "serviceAccounts", "reader"]);
+        claim("Vault policy", app.readPolicyName, owner, base);
+        claim("Vault Kubernetes auth role", app.vaultRoleName, owner, base);
+        const bindingWhy = kubernetesSubdomainProblem(app.authDelegatorBindingName);
+        if (bindingWhy) add([...base, "serviceAccounts", "reader"], `makes the ClusterRoleBinding name ${app.authDelegatorBindingName.slice(0, 80)}..., which ${bindingWhy}`);
+        for (const [what, name] of [
+            ["read policy", app.readPolicyName],
+            ["Vault role", app.vaultRoleName],
+        ] as const) {
+            const why = vaultNameProblem(name);
+            if (why) add(base, `${what} ${name} ${why}`);
+        }
+    }
+    if (resolved.apps.some((a) => a.backups.length > 0)) {
+        const why = kmsAliasProblem(resolved.backupKeyAlias);
+        if (why) add(["backup", "bucketPrefix"], `makes the KMS alias ${resolved.backupKeyAlias}, which ${why}`);
+    }
+
+    // Vault reviews a login with the login token itself: an audience equal to the API server's would
+    // make every API token of the reader a Vault login token.
+    const k = c.vault.kubernetesAuth;
+    if (k.audience === k.apiServerAudience) {
+        add(["vault", "kubernetesAuth", "audience"], `must differ from vault.kubernetesAuth.apiServerAudience (${k.apiServerAudience}): the audience is what tells a Vault login token from an API token`);
+    }
+
+    // Requests above limits are refused by the API server at install time, after everything else.
+    const r = c.reloader.resources;
+    for (const res of ["cpu", "memory"] as const) {
+        const request = parseQuantity(r.requests[res]);
+        const limit = parseQuantity(r.limits[res]);
+        if (request !== undefined && limit !== undefined && limit < request) {
+            add(["reloader", "resources", "limits", res], `${r.limits[res]} is below the request ${r.requests[res]}: Kubernetes refuses a limit below its request`);
+        }
+    }
+
+    // The cluster's issuer names its region; a cluster in another region than the provider's is a
+    // copy-paste from another stack.
+    const issuerRegion = /^https:\/\/oidc\.eks\.([^.]+)\./.exec(c.aws.eks.oidcIssuerUrl)?.[1];
+    if (issuerRegion !== undefined && issuerRegion !== c.aws.region) {
+        add(["aws", "eks", "oidcIssuerUrl"], `is an issuer of region ${issuerRegion}, but aws.region is ${c.aws.region}`);
     }
     return problems;
 }

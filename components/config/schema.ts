@@ -7,34 +7,111 @@
  * Cross-field rules (references between secrets, uniqueness, required operator secrets) live in
  * rules.ts, run after this schema has parsed.
  */
+import { X509Certificate } from "node:crypto";
+import { posix } from "node:path";
 import { z } from "zod";
 
-/** A Kubernetes object name / DNS-1123 label (namespaces, ServiceAccounts, Secrets). */
+/** Any string setting: an empty string is never a choice. */
+export const text = z.string().min(1, "must not be empty");
+
+/**
+ * A map read as a map: every key is kept as the plain name it is (`constructor`, `__proto__` and
+ * `toString` included), in an object without a prototype, so a lookup of an absent key is always
+ * undefined. (z.record assigns keys onto an ordinary object, where `__proto__` vanishes.)
+ */
+export function mapOf<V extends z.ZodType>(key: z.ZodType<string>, value: V, what = "a mapping") {
+    const schema = z.unknown().transform((input, ctx): Record<string, z.output<V>> => {
+        if (input === null || typeof input !== "object" || Array.isArray(input)) {
+            ctx.issues.push({ code: "custom", message: `must be ${what}`, input, path: [] });
+            return z.NEVER;
+        }
+        const out = Object.create(null) as Record<string, z.output<V>>;
+        for (const k of Object.keys(input)) {
+            const kr = key.safeParse(k);
+            if (!kr.success) for (const issue of kr.error.issues) ctx.issues.push({ ...issue, message: issue.message, path: [k], input: k } as never);
+            const vr = value.safeParse((input as Record<string, unknown>)[k]);
+            if (!vr.success) for (const issue of vr.error.issues) ctx.issues.push({ ...issue, path: [k, ...issue.path] } as never);
+            else Object.defineProperty(out, k, { value: vr.data, enumerable: true, writable: true, configurable: true });
+        }
+        return out;
+    });
+    // For introspection (the README test walks the schema): what the map holds, as z.record's def says.
+    Object.assign(schema._zod.def, { mapOf: { keyType: key, valueType: value } });
+    return schema;
+}
+
+/** A Kubernetes DNS-1123 label: namespaces, app and environment names (they become label values too). */
 export const dnsLabel = z
     .string()
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (lower-case letters, digits and '-')")
-    .max(63, "must be at most 63 characters");
+    .max(63, "must be at most 63 characters (a Kubernetes DNS-1123 label)")
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit)");
 
-/** A Kubernetes Secret key: an env var name (SOMA_API_TOKEN) or a file name (session_key). */
-const secretKeyName = z
+/** A Kubernetes object name (Secrets, ServiceAccounts, stores): a DNS-1123 subdomain. */
+export const dnsSubdomain = z
     .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an env var name: letters, digits and '_', not starting with a digit");
+    .max(253, "must be at most 253 characters (a Kubernetes DNS-1123 subdomain)")
+    .regex(
+        /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+        "must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit)",
+    );
+
+/** Why a string is not a key of a Kubernetes Secret (or ConfigMap): up to 253 of [-._a-zA-Z0-9], not '.', '..' or '..'-prefixed. */
+export function secretDataKeyProblem(key: string): string | undefined {
+    if (key.length === 0) return "must not be empty";
+    if (key.length > 253) return "must be at most 253 characters (a Kubernetes Secret key)";
+    if (!/^[-._a-zA-Z0-9]+$/.test(key)) return "must be a Kubernetes Secret key: letters, digits, '-', '_' and '.'";
+    if (key === "." || key === ".." || key.startsWith("..")) return "must not be '.', '..' or start with '..'";
+    return undefined;
+}
+
+/** A key in a Kubernetes Secret: an env var name (SOMA_API_TOKEN) or a file name (session_key, tls.crt). */
+const secretKeyName = z.string().superRefine((k, ctx) => {
+    const why = secretDataKeyProblem(k);
+    if (why) ctx.addIssue({ code: "custom", message: why });
+});
 
 /** A Vault KV property / catalog key (soma_api_token). */
 export const propertyName = z
     .string()
+    .max(128, "must be at most 128 characters")
     .regex(/^[a-z][a-z0-9_]*$/, "must be lower snake_case (a-z, 0-9, '_')");
 
-/** A Vault or URL path segment (shared-infra, secret). */
-const pathSegment = z
+/** Mounts every Vault has, which no KV mount may take. */
+export const VAULT_RESERVED_MOUNTS = ["sys", "auth", "identity", "cubbyhole"];
+
+/**
+ * A Vault path (mount, prefix, auth path), normalised: leading and trailing '/' are dropped; every
+ * segment starts with a letter or digit, so '.', '..' and glob characters (*, +) never pass.
+ */
+const vaultPath = z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, "must be a path without leading or trailing '/'");
+    .transform((p) => p.replace(/^\/+|\/+$/g, ""))
+    .pipe(
+        z
+            .string()
+            .min(1, "must not be empty")
+            .max(256, "must be at most 256 characters")
+            .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/, "must be a Vault path: segments of letters, digits, '.', '_' and '-', each starting with a letter or digit (no '..', no globs, no empty segment)"),
+    );
+
+/** A Vault Enterprise namespace, normalised (no leading or trailing '/'), nested with '/'. */
+const vaultNamespace = z
+    .string()
+    .transform((p) => p.replace(/^\/+|\/+$/g, ""))
+    .pipe(
+        z
+            .string()
+            .min(1, "must not be empty (omit it for the root namespace)")
+            .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*(\/[A-Za-z0-9][A-Za-z0-9_-]*)*$/, "must be a Vault namespace: segments of letters, digits, '_' and '-' (no '..', no globs, no spaces)")
+            .refine((ns) => !ns.split("/").some((seg) => ["root", "sys", "audit", "auth", "cubbyhole", "identity"].includes(seg)), "uses a name Vault reserves (root, sys, audit, auth, cubbyhole, identity)"),
+    );
 
 /** A Go duration as ESO and Vault read them (1h, 15m, 90s); never zero. */
 export const goDuration = z
     .string()
     .regex(/^([0-9]+(ns|us|ms|s|m|h))+$/, "must be a duration such as 1h, 15m or 30s")
-    .refine((d) => durationSeconds(d) > 0, "must be greater than 0 (ESO ignores force-sync with a refreshInterval of 0)");
+    .refine((d) => durationSeconds(d) > 0, "must be greater than 0 (ESO ignores force-sync with a refreshInterval of 0)")
+    .refine((d) => durationSeconds(d) <= 365 * 86400, "must be at most a year (8760h)");
 
 export function durationSeconds(d: string): number {
     const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
@@ -43,9 +120,103 @@ export function durationSeconds(d: string): number {
     return total;
 }
 
-const httpsUrl = z.url({ protocol: /^https$/, error: "must be an https:// URL" });
+/** Why a URL's host is not what it looks like, or undefined. */
+export function hostProblem(raw: string): string | undefined {
+    let url: URL;
+    try {
+        url = new URL(raw);
+    } catch {
+        return undefined;
+    }
+    if (url.hostname === "") return "must name a host";
+    if (url.username !== "" || url.password !== "") return "must not carry credentials (user:password@): they would be plaintext in the stack file";
+    // eslint-disable-next-line no-control-regex
+    if (/[^\x21-\x7e]/.test(raw)) {
+        return `must be ASCII: the host is really ${url.hostname} (punycode); a look-alike character never passes silently, so write the punycode form if that is the host you mean`;
+    }
+    return undefined;
+}
+
+/** An https URL whose host is plain ASCII (or punycode written out) and carries no credentials. */
+const httpsUrl = z
+    .string()
+    .pipe(z.url({ protocol: /^https$/, error: "must be an https:// URL" }))
+    .superRefine((u, ctx) => {
+        const why = hostProblem(u);
+        if (why) ctx.addIssue({ code: "custom", message: why });
+    });
+
 const semver = z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$/, "must be an exact chart version such as 1.2.3");
-const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|k|M|G)?$/, "must be a Kubernetes quantity such as 100m or 128Mi");
+
+/** Multipliers of Kubernetes quantity suffixes (resource.Quantity). */
+const QUANTITY_SUFFIX: Record<string, number> = {
+    "": 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A Kubernetes quantity's value (512Mi → 536870912, 100m → 0.1, 1e3 → 1000), or undefined if it is not one. */
+export function parseQuantity(q: string): number | undefined {
+    const m = /^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?[0-9]+))?$/.exec(q);
+    if (!m) return undefined;
+    const value = Number(m[2]) * (m[4] !== undefined ? 10 ** Number(m[4]) : QUANTITY_SUFFIX[m[3] ?? ""]);
+    return m[1] === "-" ? -value : value;
+}
+
+/** A CPU quantity: 100m, 0.5, 2; at least 1m (Kubernetes' precision). */
+const cpuQuantity = z.string().superRefine((q, ctx) => {
+    const v = parseQuantity(q);
+    if (v === undefined) ctx.addIssue({ code: "custom", message: "must be a Kubernetes CPU quantity such as 100m or 0.5" });
+    else if (v < 0.001) ctx.addIssue({ code: "custom", message: "must be at least 1m (one thousandth of a CPU)" });
+    else if (v > 1024) ctx.addIssue({ code: "custom", message: "must be at most 1024 CPUs" });
+});
+
+/** A memory quantity in whole bytes: 64Mi, 1Gi, 500M. `512m` is 0.512 bytes (m is milli), not megabytes. */
+const memoryQuantity = z.string().superRefine((q, ctx) => {
+    const v = parseQuantity(q);
+    if (v === undefined) ctx.addIssue({ code: "custom", message: "must be a Kubernetes memory quantity such as 64Mi or 1Gi" });
+    else if (!Number.isInteger(Math.round(v * 1e6) / 1e6) || v < 1)
+        ctx.addIssue({ code: "custom", message: `is ${v} bytes: in Kubernetes quantities m means milli (512m is 0.512 bytes); write Mi for mebibytes or M for megabytes` });
+    else if (v > 2 ** 40) ctx.addIssue({ code: "custom", message: "must be at most 1Ti" });
+});
+
+/** A PEM bundle that is certificates and nothing else, every one of which parses. */
+const certificatePem = z.string().superRefine((pem, ctx) => {
+    const why = certificateBundleProblem(pem);
+    if (why) ctx.addIssue({ code: "custom", message: why });
+});
+
+export function certificateBundleProblem(pem: string): string | undefined {
+    if (pem.trim() === "") return "must not be empty: an empty bundle is not a CA (omit the key instead)";
+    const blocks = [...pem.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g)];
+    if (blocks.length === 0) return "must be a PEM certificate bundle (-----BEGIN CERTIFICATE-----)";
+    for (const [whole, label] of blocks) {
+        if (label !== "CERTIFICATE") {
+            return label.includes("PRIVATE KEY") ? `holds a ${label}, which is a secret: remove it from the stack file and rotate it` : `holds a ${label}, not a CERTIFICATE`;
+        }
+        try {
+            new X509Certificate(whole);
+        } catch {
+            return "holds a CERTIFICATE block that does not parse as an X.509 certificate";
+        }
+    }
+    const rest = pem.replace(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g, "").trim();
+    if (rest !== "") return "has text outside its PEM blocks";
+    return undefined;
+}
+
+/** An absolute file path on the Vault server, normalised (no '..', '.', '//'), no globs; or stdout / discard. */
+const auditFilePath = z
+    .string()
+    .min(1, "must not be empty")
+    .superRefine((p, ctx) => {
+        if (p === "stdout" || p === "discard") return;
+        if (!p.startsWith("/")) ctx.addIssue({ code: "custom", message: 'must be an absolute path, "stdout" or "discard"' });
+        else if (p.endsWith("/")) ctx.addIssue({ code: "custom", message: "must name a file, not a directory" });
+        else if (posix.normalize(p) !== p) ctx.addIssue({ code: "custom", message: "must be a normalised path (no '..', '.' or '//' segments)" });
+        // eslint-disable-next-line no-control-regex
+        else if (/[*?[\]{}\\\s\x00-\x1f\x7f]/.test(p)) ctx.addIssue({ code: "custom", message: "must not contain glob characters, backslashes or whitespace" });
+        else if (p.length > 4096) ctx.addIssue({ code: "custom", message: "must be at most 4096 characters" });
+    });
 
 // ---------------------------------------------------------------------------------------------
 // The secrets catalog
@@ -76,7 +247,7 @@ const passwordSource = z
 const composedSource = z
     .object({
         kind: z.literal("composed"),
-        template: z.string().min(1),
+        template: text.max(4096, "must be at most 4096 characters"),
         /** `uri` percent-encodes every substituted value (for DSNs and URLs); `none` inserts it as is. */
         encode: z.enum(["uri", "none"]).default("uri"),
     })
@@ -95,7 +266,7 @@ const suppliedSource = z
 const plainSource = z
     .object({
         kind: z.literal("plain"),
-        value: z.string(),
+        value: text.max(4096, "must be at most 4096 characters"),
     })
     .strict();
 
@@ -122,7 +293,7 @@ const catalogSecret = z
         /** Also expose the primary under the plain key (runbook 004's legacy `jwt_secret`). dual-key only. */
         aliasPrimary: z.boolean().default(false),
         /** Overrides rotation.maxAgeDays for this secret; 0 disables scheduled rotation for it. */
-        maxAgeDays: z.number().int().min(0).optional(),
+        maxAgeDays: z.number().int().min(0).max(3650, "must be at most 3650 (ten years)").optional(),
         description: z.string().optional(),
     })
     .strict();
@@ -130,11 +301,15 @@ const catalogSecret = z
 const backupTarget = z
     .object({
         /** ServiceAccount the backup CronJob runs as; defaults to `<app>-<target>-backup`. */
-        serviceAccount: dnsLabel.optional(),
+        serviceAccount: dnsSubdomain.optional(),
         /** Whether this program creates that ServiceAccount (false: the app's chart owns it, and only the role ARN is exported). */
         manageServiceAccount: z.boolean().default(true),
         /** Object key prefix the job writes under; defaults to `<target>/`. */
-        prefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]*\/$/, "must be a key prefix ending in '/'").optional(),
+        prefix: z
+            .string()
+            .max(512, "must be at most 512 characters")
+            .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/([A-Za-z0-9][A-Za-z0-9._-]*\/)*$/, "must be a relative key prefix ending in '/': segments of letters, digits, '.', '_' and '-' (no '..', no empty segment)")
+            .optional(),
     })
     .strict();
 
@@ -144,19 +319,19 @@ const app = z
         /** Create the namespace (true) or reference an existing one (false). */
         manageNamespace: z.boolean().default(false),
         /** Target Kubernetes Secret the ExternalSecret writes; defaults to `<app>-runtime-secrets`. */
-        secretName: dnsLabel.optional(),
+        secretName: dnsSubdomain.optional(),
         serviceAccounts: z
             .object({
                 /** The ServiceAccount External Secrets logs in to Vault as, for this app only. */
-                reader: dnsLabel.optional(),
+                reader: dnsSubdomain.optional(),
             })
             .strict()
             .prefault({}),
         /** SecretStore name; defaults to `<app>-vault-store`. Runbook 001 names soma-memory's `soma-vault-store`. */
-        storeName: dnsLabel.optional(),
+        storeName: dnsSubdomain.optional(),
         /** Backup targets (postgres, qdrant): one encrypted bucket and one IRSA role each. */
-        backups: z.record(dnsLabel, backupTarget).prefault({}),
-        secrets: z.record(propertyName, catalogSecret).refine((s) => Object.keys(s).length > 0, "an app needs at least one secret"),
+        backups: mapOf(dnsLabel, backupTarget, "a mapping of backup targets").prefault({}),
+        secrets: mapOf(propertyName, catalogSecret, "a mapping of secrets").refine((s) => Object.keys(s).length > 0, "an app needs at least one secret"),
     })
     .strict();
 
@@ -169,7 +344,7 @@ const vault = z
         /** Vault server address for the provider and for the External Secrets store. */
         address: httpsUrl,
         /** Vault Enterprise namespace, if any. */
-        namespace: z.string().optional(),
+        namespace: vaultNamespace.optional(),
         /**
          * PEM bundle of the CA that signs Vault's certificate, for the Pulumi Vault provider: a file
          * committed in this repository, path relative to Pulumi.yaml (the provider resolves it in the
@@ -184,7 +359,7 @@ const vault = z
         kv: z
             .object({
                 /** KV v2 mount path. */
-                path: pathSegment.default("secret"),
+                path: vaultPath.default("secret").refine((p) => !VAULT_RESERVED_MOUNTS.includes(p.split("/")[0]), `must not be one of Vault's own mounts (${VAULT_RESERVED_MOUNTS.join(", ")})`),
                 /** Create and own the mount (true), or use an existing one this program must not own (false). */
                 manage: z.boolean().default(true),
                 /** Versions kept per secret: the history an operator rolls a bad rotation back to. */
@@ -193,11 +368,11 @@ const vault = z
             .strict()
             .prefault({}),
         /** Path prefix under the mount: secrets live at <mount>/data/<prefix>/<app>/<env>. */
-        pathPrefix: pathSegment.default("shared-infra"),
+        pathPrefix: vaultPath.default("shared-infra"),
         kubernetesAuth: z
             .object({
                 /** Auth backend path. */
-                path: pathSegment.default("kubernetes"),
+                path: vaultPath.default("kubernetes"),
                 /** Create and own the backend and its config (true), or use an existing one (false). */
                 manage: z.boolean().default(true),
                 /**
@@ -207,17 +382,17 @@ const vault = z
                  */
                 host: httpsUrl.optional(),
                 /** PEM CA bundle of that API server (not secret); defaults to the EKS cluster's CA. */
-                caCertPem: z.string().optional(),
+                caCertPem: certificatePem.optional(),
                 /** Service account token issuer Vault validates; defaults to `aws.eks.oidcIssuerUrl`. */
                 issuer: httpsUrl.optional(),
                 /** Audience the reader tokens must carry (the Vault role's `audience`). */
-                audience: z.string().min(1).default("vault"),
+                audience: text.max(256, "must be at most 256 characters").default("vault"),
                 /**
                  * The API server's own audience, also requested on the reader tokens: Vault reviews a
                  * login with the login token itself, and the API server accepts it only if it carries one
                  * of its audiences (EKS: https://kubernetes.default.svc).
                  */
-                apiServerAudience: z.string().min(1).default("https://kubernetes.default.svc"),
+                apiServerAudience: text.max(256, "must be at most 256 characters").default("https://kubernetes.default.svc"),
                 /** Vault token TTL for the store's logins, in seconds. */
                 tokenTtlSeconds: z.number().int().min(60).max(86400).default(600),
                 tokenMaxTtlSeconds: z.number().int().min(60).max(86400).default(1800),
@@ -228,9 +403,9 @@ const vault = z
             .object({
                 enabled: z.boolean().default(false),
                 /** Audit device path (mount name). */
-                path: pathSegment.default("file"),
+                path: vaultPath.default("file"),
                 /** File the file device writes to (on the Vault server). */
-                filePath: z.string().default("/vault/logs/audit.log"),
+                filePath: auditFilePath.default("/vault/logs/audit.log"),
             })
             .strict()
             .prefault({}),
@@ -255,13 +430,13 @@ const externalSecrets = z
         /** How often ESO re-reads Vault; force-sync makes rotations immediate regardless. Must be above 0. */
         refreshInterval: goDuration.default("1h"),
         /** PEM CA bundle ESO uses to verify Vault's certificate (not secret). */
-        vaultCaBundlePem: z.string().optional(),
+        vaultCaBundlePem: certificatePem.optional(),
         /**
          * Where ESO finds that CA in the cluster instead (ESO's caProvider): a ConfigMap or Secret key,
          * e.g. one trust-manager distributes. `namespace` only with ClusterSecretStores.
          */
         vaultCaProvider: z
-            .object({ type: z.enum(["ConfigMap", "Secret"]), name: dnsLabel, key: z.string().min(1), namespace: dnsLabel.optional() })
+            .object({ type: z.enum(["ConfigMap", "Secret"]), name: dnsSubdomain, key: secretKeyName, namespace: dnsLabel.optional() })
             .strict()
             .optional(),
         /** Vault's certificate chains to a public CA in ESO's system roots: no bundle needed. */
@@ -272,9 +447,9 @@ const externalSecrets = z
 const kubernetes = z
     .object({
         /** kubeconfig context of the target cluster. */
-        context: z.string().min(1).optional(),
+        context: text.optional(),
         /** Path to a kubeconfig file; defaults to KUBECONFIG / ~/.kube/config. */
-        kubeconfigPath: z.string().min(1).optional(),
+        kubeconfigPath: text.optional(),
         externalSecrets: externalSecrets.prefault({}),
         /**
          * Adopt objects that already exist in the cluster over the field managers that wrote them
@@ -287,8 +462,8 @@ const kubernetes = z
 
 const resources = z
     .object({
-        requests: z.object({ cpu: quantity.default("10m"), memory: quantity.default("64Mi") }).strict().prefault({}),
-        limits: z.object({ cpu: quantity.default("100m"), memory: quantity.default("256Mi") }).strict().prefault({}),
+        requests: z.object({ cpu: cpuQuantity.default("10m"), memory: memoryQuantity.default("64Mi") }).strict().prefault({}),
+        limits: z.object({ cpu: cpuQuantity.default("100m"), memory: memoryQuantity.default("256Mi") }).strict().prefault({}),
     })
     .strict();
 
@@ -319,17 +494,39 @@ const aws = z
         identity: z.enum(["irsa", "pod-identity"]).default("irsa"),
         eks: z
             .object({
-                clusterName: z.string().min(1),
+                /** EKS cluster name: 1-100 letters, digits, '-' and '_', starting with a letter or digit. */
+                clusterName: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, "must be an EKS cluster name: 1-100 ASCII letters, digits, '-' and '_', starting with a letter or digit"),
                 /** IAM OIDC provider ARN of the cluster (IRSA trust policies federate to it). */
                 oidcProviderArn: z
                     .string()
                     .regex(/^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider\/.+$/, "must be an IAM OIDC provider ARN"),
                 /** The cluster's OIDC issuer URL (https://oidc.eks.<region>.amazonaws.com/id/<id>). */
-                oidcIssuerUrl: httpsUrl,
+                oidcIssuerUrl: httpsUrl.pipe(
+                    z
+                        .string()
+                        .regex(
+                            /^https:\/\/oidc\.eks\.[a-z]{2}(-gov)?-[a-z]+-[0-9]\.amazonaws\.com(\.cn)?\/id\/[0-9A-Za-z]{1,64}$/,
+                            "must be an EKS issuer, https://oidc.eks.<region>.amazonaws.com/id/<id> (no wildcard, no trailing '/')",
+                        ),
+                ),
             })
             .strict(),
         /** Tags on every AWS resource. */
-        tags: z.record(z.string(), z.string()).prefault({}),
+        tags: mapOf(
+            z
+                .string()
+                .min(1, "must not be empty")
+                .max(128, "must be at most 128 characters (an AWS tag key)")
+                .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u, "must be an AWS tag key: letters, digits, spaces and _ . : / = + - @")
+                .refine((k) => !k.toLowerCase().startsWith("aws:"), "must not start with aws: (reserved by AWS)"),
+            z
+                .string()
+                .max(256, "must be at most 256 characters (an AWS tag value)")
+                .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u, "must be an AWS tag value: letters, digits, spaces and _ . : / = + - @"),
+            "a mapping of tag keys to values",
+        )
+            .refine((t) => Object.keys(t).length <= 40, "must have at most 40 tags (AWS allows 50 per resource, and the program adds its own)")
+            .prefault({}),
     })
     .strict();
 
@@ -338,14 +535,14 @@ const backup = z
         /** Bucket names are <bucketPrefix>-<app>-<target>-<env>; S3 names are global, so make it yours. */
         bucketPrefix: z.string().regex(/^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$/, "must be 3-32 lower-case letters, digits or '-'"),
         /** Days a backup is kept. */
-        retentionDays: z.number().int().min(1),
+        retentionDays: z.number().int().min(1).max(36500, "must be at most 36500 (S3's lifecycle and object-lock maximum: 100 years)"),
         /** Days a superseded (noncurrent) version is kept; shorter than retentionDays. */
-        noncurrentVersionDays: z.number().int().min(1),
+        noncurrentVersionDays: z.number().int().min(1).max(36500, "must be at most 36500"),
         objectLock: z
             .object({
                 enabled: z.boolean().default(false),
                 mode: z.enum(["GOVERNANCE", "COMPLIANCE"]).default("GOVERNANCE"),
-                days: z.number().int().min(1).default(7),
+                days: z.number().int().min(1).max(36500, "must be at most 36500 (S3's object-lock maximum: 100 years)").default(7),
             })
             .strict()
             .prefault({}),
@@ -361,9 +558,12 @@ const rotation = z
         /** Scheduled maximum age of a generated secret, in days; 0 turns scheduled rotation off. */
         maxAgeDays: z.number().int().min(0).max(3650).default(90),
         /** Start of the first rotation period (UTC). Periods of maxAgeDays follow back to back from it. */
-        epoch: z.iso.date({ error: "must be a date YYYY-MM-DD" }).default("2026-01-01"),
+        epoch: z.iso
+            .date({ error: "must be a date YYYY-MM-DD" })
+            .refine((d) => d >= "2000-01-01" && d <= "2100-12-31", "must be between 2000-01-01 and 2100-12-31")
+            .default("2026-01-01"),
         /** Manual rotation counter per secret, keyed "<app>/<secret>": bump by one to rotate that secret. */
-        generations: z.record(z.string(), z.number().int().min(0)).prefault({}),
+        generations: mapOf(z.string(), z.number().int().min(0).max(1_000_000, "must be at most 1000000"), "a mapping of \"<app>/<secret>\" to counters").prefault({}),
     })
     .strict();
 
@@ -384,13 +584,13 @@ const security = z
     .strict();
 
 /** Operator-supplied secret values, `suppliedSecrets.<app>.<secret>`, set with `pulumi config set --secret --path`. */
-const suppliedSecrets = z.record(z.string(), z.record(z.string(), z.string().min(1, "must not be empty")));
+const suppliedSecrets = mapOf(z.string(), mapOf(z.string(), z.string().min(1, "must not be empty"), "a mapping of secret names to values"), "a mapping of app names");
 
 export const stackConfigSchema = z
     .object({
         /** Environment name used in paths and names (dev, prod, staging): data, never the stack's name. */
         environment: dnsLabel,
-        apps: z.record(dnsLabel, app).refine((a) => Object.keys(a).length > 0, "at least one app is required"),
+        apps: mapOf(dnsLabel, app, "a mapping of app names").refine((a) => Object.keys(a).length > 0, "at least one app is required"),
         vault,
         kubernetes: kubernetes.prefault({}),
         reloader: reloader.prefault({}),

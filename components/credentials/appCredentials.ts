@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AppSpec, PropertySpec, SourceKind } from "../config/model";
-import { renderTemplate } from "./compose";
+import { renderTemplate, templateReferences } from "./compose";
 import { GeneratedSecret } from "./generatedSecret";
 import { rotationCounter, schedulePeriod } from "./rotation";
 import { advance, RotationState } from "./rotationState";
@@ -53,7 +53,7 @@ export class AppCredentials extends pulumi.ComponentResource {
     constructor(name: string, args: AppCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:credentials:AppCredentials", name, {}, opts);
         const { app, epoch, now, previous } = args;
-        const values: Record<string, pulumi.Output<string>> = {};
+        const values: Record<string, pulumi.Output<string>> = Object.create(null);
         const applied: pulumi.Output<[string, { applied: number; offset: number }]>[] = [];
         this.inventory = [];
         this.properties = [];
@@ -93,10 +93,14 @@ export class AppCredentials extends pulumi.ComponentResource {
         for (const s of app.secrets) {
             if (s.source.kind !== "composed") continue;
             const { template, encode } = s.source;
-            values[s.properties[0].property] = pulumi.secret(pulumi.all(values).apply((v) => renderTemplate(template, v, encode)));
+            // Only the values the template references: depending on every value of the app (each
+            // composed one included) made n composed secrets cost n² outputs.
+            const refs: Record<string, pulumi.Output<string>> = {};
+            for (const ref of templateReferences(template)) if (Object.hasOwn(values, ref)) refs[ref] = values[ref];
+            values[s.properties[0].property] = pulumi.secret(pulumi.all(refs).apply((v) => renderTemplate(template, v, encode)));
         }
 
-        for (const s of app.secrets) for (const p of s.properties) if (p.property in values) this.properties.push(p);
+        for (const s of app.secrets) for (const p of s.properties) if (Object.hasOwn(values, p.property)) this.properties.push(p);
         this.data = pulumi.secret(pulumi.all(values));
         this.rotationState = pulumi.all(applied).apply((entries) => Object.fromEntries(entries));
         this.registerOutputs({ rotationState: this.rotationState });

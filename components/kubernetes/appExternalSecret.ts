@@ -44,7 +44,7 @@ export class AppExternalSecret extends pulumi.ComponentResource {
             targetSecret: app.secretName,
             refreshInterval: args.refreshInterval,
         });
-        if (spec.data.length === 0) throw new Error(`${app.name}: no secret has an env var, so the ExternalSecret would sync nothing`);
+        // An app with no env key at all (an ExternalSecret syncing nothing) is refused by the config rules.
         // Only a hash of the version reaches the cluster. unsecret: should a caller's version come
         // secret-marked (it is a counter, not a value), the annotation stays readable in diffs.
         this.forceSync = pulumi.unsecret(pulumi.output(args.dataVersion).apply(forceSyncValue));

@@ -21,9 +21,8 @@ export class Reloader extends pulumi.ComponentResource {
     constructor(name: string, args: ReloaderArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:kubernetes:Reloader", name, {}, opts);
         const { settings: s, provider } = args;
-        // Several replicas without leader election would each restart every workload (rules.ts
-        // rejects that config; this guards other callers).
-        if (!s.ha && s.replicas !== 1) throw new Error(`reloader: ${s.replicas} replicas need reloader.ha (leader election)`);
+        // Several replicas without leader election would each restart every workload: rules.ts
+        // rejects that config before anything registers.
         this.release = namespacedRelease(
             this,
             name,

@@ -32,11 +32,8 @@ export class VaultSecretStore extends pulumi.ComponentResource {
     constructor(name: string, args: VaultSecretStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:kubernetes:VaultSecretStore", name, {}, opts);
         const { app, provider } = args;
-        // A Vault audience equal to the API server's would make every API token of the reader a
-        // Vault login token: the audience check would no longer tell the two apart.
-        if (args.vault.audience === args.vault.apiServerAudience) {
-            throw new Error(`${app.name}: the Vault audience ${JSON.stringify(args.vault.audience)} must differ from the API server's audience`);
-        }
+        // The Vault audience differs from the API server's (config rules): otherwise every API token
+        // of the reader would be a Vault login token.
         this.kind = args.kind;
         const labels = managedLabels(app.name);
 
@@ -57,7 +54,7 @@ export class VaultSecretStore extends pulumi.ComponentResource {
         const authDelegator = new k8s.rbac.v1.ClusterRoleBinding(
             `${name}-auth-delegator`,
             {
-                metadata: { name: `vault-auth-delegator-${app.namespace}-${app.readerServiceAccount}`, labels },
+                metadata: { name: app.authDelegatorBindingName, labels },
                 roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
                 subjects: [{ kind: "ServiceAccount", name: this.readerServiceAccount.metadata.name, namespace: this.readerServiceAccount.metadata.namespace }],
             },

@@ -52,13 +52,8 @@ export class AppVaultAccess extends pulumi.ComponentResource {
     constructor(name: string, args: AppVaultAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:vault:AppVaultAccess", name, {}, opts);
         const { app, provider } = args;
-        // The role binds exact names: anything glob-like would widen it to other service accounts.
-        for (const [what, value] of [
-            ["reader service account", app.readerServiceAccount],
-            ["namespace", app.namespace],
-        ] as const) {
-            if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value)) throw new Error(`${app.name}: ${what} ${JSON.stringify(value)} is not an exact Kubernetes name`);
-        }
+        // The role binds exact names: anything glob-like would widen it to other service accounts. The
+        // config schema admits only DNS-1123 names (no '*'), before anything registers.
         if (!app.vaultDataPath.endsWith(`/data/${app.kvPath}`)) throw new Error(`${app.name}: data path ${app.vaultDataPath} does not end in /data/${app.kvPath}`);
         this.dataPath = app.vaultDataPath;
 

@@ -60,8 +60,7 @@ export class KubernetesAuthBackend extends pulumi.ComponentResource {
     constructor(name: string, args: KubernetesAuthBackendArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:vault:KubernetesAuthBackend", name, {}, opts);
         const { provider } = args;
-        if (args.host !== undefined && !args.host.startsWith("https://")) throw new Error(`the Kubernetes API host must be https://, got ${args.host}`);
-        if (!args.issuer.startsWith("https://")) throw new Error(`the service account issuer must be an https:// URL, got ${args.issuer}`);
+        // host and issuer are https URLs with ASCII hosts: the config schema checks them before anything registers.
 
         // Only what is not configured is read from the cluster, so a stack that configures both
         // needs no eks:DescribeCluster.

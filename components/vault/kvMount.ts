@@ -24,7 +24,7 @@ export class KvV2Mount extends pulumi.ComponentResource {
     constructor(name: string, args: KvV2MountArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:vault:KvV2Mount", name, {}, opts);
         const { provider } = args;
-        if (!Number.isInteger(args.maxVersions) || args.maxVersions < 1) throw new Error(`KV maxVersions must be a positive integer, got ${args.maxVersions}`);
+        // maxVersions (1-1000) is checked by the config schema before anything registers.
 
         const mount = new vault.Mount(
             `${name}-mount`,
