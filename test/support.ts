@@ -13,7 +13,7 @@ export { SecretValue, reveal, plaintextStrings } from "../tools/harness/secret";
 export type { ResourceRecord, RunResult };
 
 /** A real, parseable, self-signed test certificate (its key was discarded): config requires CA bundles to parse. */
-export const TEST_CA_PEM = readFileSync(join(__dirname, "fixtures", "test-ca.pem"), "utf8");
+export const TEST_CA_PEM = readFileSync(join(__dirname, "fixtures", "test-ca.crt"), "utf8");
 
 /** The fixed clock the stack tests run at (scheduled rotation depends on it). */
 export const TEST_NOW = new Date("2026-11-22T09:00:00Z");
