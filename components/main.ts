@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Backups } from "./aws/backups";
 import { createAwsProvider } from "./aws/provider";
 import { loadConfig } from "./config/load";
+import type { PlatformConfig } from "./config/model";
 import { AppCredentials } from "./credentials/appCredentials";
 import { readPreviousRotationState, ROTATION_STATE_OUTPUT } from "./credentials/rotationState";
 import { KubernetesSecrets } from "./kubernetes/kubernetesSecrets";
@@ -27,9 +28,12 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         pulumi.log.warn(`rotation.epoch ${config.rotation.epoch} is in the future: no scheduled rotation happens before it`);
     }
 
+    // AWS only where the stack needs it (backups, or the EKS lookup of Vault's Kubernetes auth):
+    // clusters outside AWS, and stacks without backups that name their API server, need no AWS at all.
+    const { aws: awsSettings } = config;
     const providers = {
         vault: createVaultProvider(config),
-        aws: createAwsProvider(config),
+        aws: awsSettings && needsAws(config) ? createAwsProvider({ ...config, aws: awsSettings }) : undefined,
         kubernetes: createKubernetesProvider(config),
     };
 
@@ -45,7 +49,8 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
 
     // Backups (runbook 001 §3.6 without static AWS keys): the stack's KMS key, and per backup target
     // an encrypted private bucket and the role only its job's ServiceAccount can assume.
-    const backups = config.apps.some((app) => app.backups.length > 0)
+    // rules.ts requires aws and backup wherever an app has backups.
+    const backups = config.apps.some((app) => app.backups.length > 0) && providers.aws && config.aws && config.backup
         ? new Backups("backups", { provider: providers.aws, apps: config.apps, environment: config.environment, keyAlias: config.backupKeyAlias, aws: config.aws, backup: config.backup, protection: config.protection })
         : undefined;
 
@@ -78,6 +83,12 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         externalSecrets: kubernetes.externalSecrets,
         /** Per app and backup target: ServiceAccount, IAM role ARN, and whether this program manages it. */
         backupServiceAccounts: kubernetes.backupServiceAccounts,
-        providers: pulumi.output({ vault: providers.vault.urn, aws: providers.aws.urn, kubernetes: providers.kubernetes.urn }),
+        providers: pulumi.output({ vault: providers.vault.urn, ...(providers.aws ? { aws: providers.aws.urn } : {}), kubernetes: providers.kubernetes.urn }),
     };
+}
+
+/** Whether the stack needs AWS: an app with backups, or Vault's Kubernetes auth left (in part) to the EKS lookup. */
+export function needsAws(config: PlatformConfig): boolean {
+    const k = config.vault.kubernetesAuth;
+    return config.apps.some((app) => app.backups.length > 0) || (k.manage && (k.host === undefined || k.caCertPem === undefined || k.issuer === undefined));
 }

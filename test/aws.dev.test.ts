@@ -14,7 +14,7 @@ const STACK = "dev";
 describeBackups(STACK, (current) => {
     it("dev buckets are force-destroyable, unprotected and not object-locked, as Pulumi.dev.yaml says", () => {
         const { run, config } = current();
-        assert.equal(config.backup.forceDestroy, true);
+        assert.equal(config.backup!.forceDestroy, true);
         for (const t of targetsOf(run, config)) {
             assert.equal(t.bucket.inputs.forceDestroy, true);
             assert.equal(t.bucket.options.protect, undefined);
@@ -67,7 +67,7 @@ describeBackups(STACK, (current) => {
         it("a trust policy keyed on the issuer URL (with https://) lets nobody in", async () => {
             const { run, config } = current();
             const [t] = targetsOf(run, config);
-            const host = config.aws.eks.oidcIssuerUrl.replace(/^https:\/\//, "");
+            const host = config.aws!.eks.oidcIssuerUrl.replace(/^https:\/\//, "");
             const wrong = mutate(policyOf(t.role, "assumeRolePolicy"), "BackupServiceAccountViaIrsa", (s) => {
                 s.Condition.StringEquals = Object.fromEntries(Object.entries(s.Condition.StringEquals).map(([k, v]) => [k.replace(host, `https://${host}`), v]));
             });
@@ -79,7 +79,7 @@ describeBackups(STACK, (current) => {
         it("a trust policy without the audience condition lets a token minted for another audience in", async () => {
             const { run, config } = current();
             const [t] = targetsOf(run, config);
-            const host = config.aws.eks.oidcIssuerUrl.replace(/^https:\/\//, "");
+            const host = config.aws!.eks.oidcIssuerUrl.replace(/^https:\/\//, "");
             const loose = mutate(policyOf(t.role, "assumeRolePolicy"), "BackupServiceAccountViaIrsa", (s) => delete s.Condition.StringEquals[`${host}:aud`]);
             const token = { namespace: t.app.namespace, serviceAccount: t.spec.serviceAccount, audience: "vault" };
             assert.equal(await assumeWithWebIdentity(loose, str(t.role, "arn"), config, token), "Allowed");
@@ -89,7 +89,7 @@ describeBackups(STACK, (current) => {
             const { run, config } = current();
             const [t] = targetsOf(run, config);
             const own = `${str(t.bucket, "arn")}/${t.spec.prefix}dump`;
-            const base = { principal: str(t.role, "arn"), accountId: config.aws.eks.oidcProviderArn.split(":")[4], resource: own, resourcePolicy: policyOf(t.bucketPolicy) };
+            const base = { principal: str(t.role, "arn"), accountId: config.aws!.eks.oidcProviderArn.split(":")[4], resource: own, resourcePolicy: policyOf(t.bucketPolicy) };
             const greedy = mutate(policyOf(t.access), "ReadWriteOwnPrefix", (s) => (s.Action = "s3:*"));
             assert.equal(await decide({ ...base, identity: [greedy], action: "s3:DeleteObjectVersion", context: { "aws:SecureTransport": "true" } }), "Allowed");
             const noTls = { ...policyOf(t.bucketPolicy), Statement: policyOf(t.bucketPolicy).Statement.filter((s) => s.Sid !== "DenyInsecureTransport") };

@@ -71,7 +71,7 @@ function sharedBackupTests(current: () => StackRun): void {
             assert.equal(t.role.name, `${t.app.name}-${t.spec.target}-backup-role`);
             assert.equal(t.role.inputs.name, `${t.app.name}-${t.spec.target}-backup-${config.environment}`);
             assert.equal(str(t.role, "arn"), `arn:${partition}:iam::${accountId}:role/${t.app.name}-${t.spec.target}-backup-${config.environment}`);
-            assert.equal(t.bucket.inputs.bucket, `${config.backup.bucketPrefix}-${t.app.name}-${t.spec.target}-${config.environment}`);
+            assert.equal(t.bucket.inputs.bucket, `${config.backup!.bucketPrefix}-${t.app.name}-${t.spec.target}-${config.environment}`);
         }
     });
 
@@ -137,8 +137,8 @@ function sharedBackupTests(current: () => StackRun): void {
             assert.equal(rules.length, 1);
             assert.equal(rules[0].status, "Enabled");
             assert.deepEqual(rules[0].filter, {}, "the rule covers the whole bucket");
-            assert.equal(rules[0].expiration.days, config.backup.retentionDays);
-            assert.equal(rules[0].noncurrentVersionExpiration.noncurrentDays, config.backup.noncurrentVersionDays);
+            assert.equal(rules[0].expiration.days, config.backup!.retentionDays);
+            assert.equal(rules[0].noncurrentVersionExpiration.noncurrentDays, config.backup!.noncurrentVersionDays);
             assert.ok(rules[0].abortIncompleteMultipartUpload.daysAfterInitiation >= 1);
         }
     });
@@ -155,7 +155,7 @@ function sharedBackupTests(current: () => StackRun): void {
 
     it("object-locks buckets exactly when backup.objectLock.enabled says so, with its mode and days", () => {
         const { run, config } = current();
-        const lock = config.backup.objectLock;
+        const lock = config.backup!.objectLock;
         for (const t of targetsOf(run, config)) {
             assert.equal(t.bucket.inputs.objectLockEnabled, lock.enabled);
             if (lock.enabled) {
@@ -173,7 +173,7 @@ function sharedBackupTests(current: () => StackRun): void {
         const protect = config.protection.protectStateful || undefined;
         const retain = config.protection.retainOnDelete || undefined;
         for (const t of targetsOf(run, config)) {
-            assert.equal(t.bucket.inputs.forceDestroy, config.backup.forceDestroy);
+            assert.equal(t.bucket.inputs.forceDestroy, config.backup!.forceDestroy);
             for (const r of [t.bucket, t.publicAccessBlock, t.ownership, t.versioning, t.encryption, t.lifecycle, t.bucketPolicy, ...(t.objectLock ? [t.objectLock] : [])]) {
                 assert.equal(r.options.protect, protect, `${r.name}.protect`);
                 assert.equal(r.options.retainOnDelete, retain, `${r.name}.retainOnDelete`);
@@ -187,9 +187,9 @@ function sharedBackupTests(current: () => StackRun): void {
         const { run, config } = current();
         const key = keyOf(run);
         assert.equal(key.inputs.enableKeyRotation, true);
-        assert.equal(key.inputs.deletionWindowInDays, config.backup.kmsDeletionWindowDays);
+        assert.equal(key.inputs.deletionWindowInDays, config.backup!.kmsDeletionWindowDays);
         const [alias] = byType(run, "aws:kms/alias:Alias");
-        assert.equal(alias.inputs.name, `alias/${config.backup.bucketPrefix}-backups-${config.environment}`);
+        assert.equal(alias.inputs.name, `alias/${config.backup!.bucketPrefix}-backups-${config.environment}`);
         assert.equal(alias.inputs.targetKeyId, str(key, "keyId"));
         assert.equal(byType(run, "aws:kms/key:Key").length, 1, "one backup key per stack");
     });
@@ -226,7 +226,7 @@ function sharedBackupTests(current: () => StackRun): void {
                 // Even under its own prefix name in the other bucket.
                 assert.equal(await decide({ ...req, resourcePolicy, action: "s3:GetObject", resource: `${str(other.bucket, "arn")}/${t.spec.prefix}dump`, context: TLS }), "ImplicitlyDenied");
             }
-            const anotherApp = `arn:aws:s3:::${config.backup.bucketPrefix}-nemo-server-postgres-${config.environment}`;
+            const anotherApp = `arn:aws:s3:::${config.backup!.bucketPrefix}-nemo-server-postgres-${config.environment}`;
             assert.equal(await decide({ ...req, resourcePolicy: undefined, action: "s3:GetObject", resource: `${anotherApp}/${t.spec.prefix}dump`, accountId, context: TLS }), "ImplicitlyDenied");
             assert.equal(await decide({ ...req, resourcePolicy: undefined, action: "s3:ListBucket", resource: anotherApp, accountId, context: { ...TLS, "s3:prefix": t.spec.prefix } }), "ImplicitlyDenied");
         }
@@ -317,15 +317,15 @@ export async function assertTrustBindsExactly(t: TargetRecords, config: Platform
     const ns = t.app.namespace;
     const sa = t.spec.serviceAccount;
     const token = { namespace: ns, serviceAccount: sa, audience: "sts.amazonaws.com" };
-    const session = { cluster: config.aws.eks.clusterName, namespace: ns, serviceAccount: sa };
+    const session = { cluster: config.aws!.eks.clusterName, namespace: ns, serviceAccount: sa };
     const denied = ["ImplicitlyDenied", "ImplicitlyDenied"];
-    if (config.aws.identity === "irsa") {
+    if (config.aws!.identity === "irsa") {
         assert.equal(await assumeWithWebIdentity(trust, role, config, token), "Allowed", `${sa} cannot assume ${role}`);
         assert.equal(await assumeWithWebIdentity(trust, role, config, { ...token, serviceAccount: `${sa}-other` }), "ImplicitlyDenied", "another ServiceAccount");
         assert.equal(await assumeWithWebIdentity(trust, role, config, { ...token, serviceAccount: "default" }), "ImplicitlyDenied", "the namespace's default ServiceAccount");
         assert.equal(await assumeWithWebIdentity(trust, role, config, { ...token, namespace: `${ns}-other` }), "ImplicitlyDenied", "another namespace");
         assert.equal(await assumeWithWebIdentity(trust, role, config, { ...token, audience: "vault" }), "ImplicitlyDenied", "another audience");
-        const otherCluster = config.aws.eks.oidcProviderArn.replace(/\/id\/.*$/, "/id/0THERC1USTER");
+        const otherCluster = config.aws!.eks.oidcProviderArn.replace(/\/id\/.*$/, "/id/0THERC1USTER");
         assert.equal(await assumeWithWebIdentity(trust, role, config, { ...token, provider: otherCluster }), "ImplicitlyDenied", "another cluster's issuer");
         assert.deepEqual(await assumeWithPodIdentity(trust, role, config, session), denied, "IRSA roles do not trust Pod Identity");
         assert.equal(t.podIdentity, undefined, "no Pod Identity association under IRSA");
@@ -339,7 +339,7 @@ export async function assertTrustBindsExactly(t: TargetRecords, config: Platform
         assert.ok(t.podIdentity, `no Pod Identity association for ${sa}`);
         assert.deepEqual(
             { clusterName: t.podIdentity.inputs.clusterName, namespace: t.podIdentity.inputs.namespace, serviceAccount: t.podIdentity.inputs.serviceAccount, roleArn: t.podIdentity.inputs.roleArn, disableSessionTags: t.podIdentity.inputs.disableSessionTags },
-            { clusterName: config.aws.eks.clusterName, namespace: ns, serviceAccount: sa, roleArn: role, disableSessionTags: false },
+            { clusterName: config.aws!.eks.clusterName, namespace: ns, serviceAccount: sa, roleArn: role, disableSessionTags: false },
         );
     }
 }

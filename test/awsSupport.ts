@@ -20,8 +20,8 @@ export interface AccountFacts {
 
 /** The account every backup resource must be in: the cluster's, from aws.eks.oidcProviderArn. */
 export function accountOf(config: PlatformConfig): AccountFacts {
-    const [, partition, , , accountId] = config.aws.eks.oidcProviderArn.split(":");
-    return { partition, accountId, region: config.aws.region };
+    const [, partition, , , accountId] = config.aws!.eks.oidcProviderArn.split(":");
+    return { partition, accountId, region: config.aws!.region };
 }
 
 /** Every recorded resource of one backup target. */
@@ -149,10 +149,10 @@ export interface IrsaToken {
 
 /** Whether STS lets a token with these claims assume the role under this trust policy. */
 export async function assumeWithWebIdentity(trust: Policy, role: string, config: PlatformConfig, token: IrsaToken): Promise<Decision> {
-    const host = config.aws.eks.oidcIssuerUrl.replace(/^https:\/\//, "");
+    const host = config.aws!.eks.oidcIssuerUrl.replace(/^https:\/\//, "");
     const context = { [`${host}:sub`]: `system:serviceaccount:${token.namespace}:${token.serviceAccount}`, [`${host}:aud`]: token.audience };
     return decide({
-        principal: token.provider ?? config.aws.eks.oidcProviderArn,
+        principal: token.provider ?? config.aws!.eks.oidcProviderArn,
         action: "sts:AssumeRoleWithWebIdentity",
         resource: role,
         accountId: accountOf(config).accountId,

@@ -129,7 +129,7 @@ function loadFixture(file: string): Fixture {
     const rawExpect = [...text.matchAll(/^# expect: (.*)$/gm)].map((m) => m[1]);
     if (rawExpect.length > 0) {
         const base = /^# base: (\S+)$/m.exec(text)![1];
-        return { file, base, expect: rawExpect, absent: [], secrets: [], config: () => ({ ...readStackConfig(base), ...parseStackFile(text, file) }) };
+        return { file, base, engine: /^# engine: true$/m.test(text), expect: rawExpect, absent: [], secrets: [], config: () => ({ ...readStackConfig(base), ...parseStackFile(text, file) }) };
     }
     const f = parseStackDocument(text, file) as {
         base: string;
@@ -238,8 +238,8 @@ describe("stack files accepted as they should be", () => {
         const app = c.apps.find((a) => a.name === "constructor")!;
         assert.equal(app.secrets[0].key, "constructor");
         assert.equal(app.secrets[0].generation, 2);
-        assert.deepEqual(Object.keys(c.aws.tags).sort(), ["__proto__", "environment", "managed-by", "toString"]);
-        assert.equal(c.aws.tags.__proto__, "kept");
+        assert.deepEqual(Object.keys(c.aws!.tags).sort(), ["__proto__", "environment", "managed-by", "toString"]);
+        assert.equal(c.aws!.tags.__proto__, "kept");
         // An absent key of a map is absent, whatever its name.
         const nemo = c.apps.find((a) => a.name === "nemo-server")!;
         assert.equal(nemo.secrets.find((s) => s.key === "huggingface_token")!.supplied !== undefined, true);

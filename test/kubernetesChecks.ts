@@ -351,7 +351,7 @@ export function sharedKubernetesChecks(stack: string, run: () => RunResult): voi
     });
 
     it("backup ServiceAccounts carry their own IRSA role; the stack output lists every target", () => {
-        const [, partition, , , account] = config.aws.eks.oidcProviderArn.split(":");
+        const [, partition, , , account] = config.aws!.eks.oidcProviderArn.split(":");
         const outputs = run().outputs.backupServiceAccounts as Record<string, Record<string, { serviceAccount: string; namespace: string; roleArn: string; managed: boolean }>>;
         for (const app of config.apps) {
             for (const b of app.backups) {

@@ -119,12 +119,12 @@ describe("npm run plan", () => {
         const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
         const file = path.join(dir, "Pulumi.staging.yaml");
         const missing = stackConfig("dev");
-        delete missing["platform-secrets:backup"];
-        delete missing["platform-secrets:aws"];
+        delete missing["platform-secrets:vault"];
+        delete missing["platform-secrets:kubernetes"];
         writeFileSync(file, stringify({ config: missing }));
         const r = await plan("--stack", "staging", "--stack-file", file);
         assert.equal(r.code, 1);
-        assert.equal(r.stderr.trim(), "Stack 'staging' is missing configuration values 'aws' and 'backup'");
+        assert.equal(r.stderr.trim(), "Stack 'staging' is missing configuration values 'kubernetes' and 'vault'");
     });
 
     it("refuses hostile stack files with file, line and key path, exit 1 and no stack trace: a duplicate key, an alias bomb, a misspelt plaintext operator secret", async () => {

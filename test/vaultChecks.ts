@@ -293,7 +293,7 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             assert.equal(byType(result, T.authConfig).length, 1);
             assert.equal(c.inputs.backend, exp.authPath);
             // Issuer: the cluster's OIDC issuer, the one the IRSA trust policies name, always validated.
-            assert.equal(c.inputs.issuer, config.aws.eks.oidcIssuerUrl);
+            assert.equal(c.inputs.issuer, config.aws!.eks.oidcIssuerUrl);
             assert.match(String(c.inputs.issuer), /^https:\/\/oidc\.eks\.eu-west-1\.amazonaws\.com\/id\/[A-Z0-9]+$/);
             assert.equal(c.inputs.disableIssValidation, false);
             // Vault reviews each login with the login token itself (the stores request the API
@@ -306,8 +306,8 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             const file = stackConfig(stack)[`${projectName}:vault`].kubernetesAuth;
             assert.equal(file.host, undefined, "this check covers the lookup: the stack file must not set host");
             assert.equal(file.caCertPem, undefined, "this check covers the lookup: the stack file must not set caCertPem");
-            assert.deepEqual(lookups, [config.aws.eks.clusterName], "one eks:DescribeCluster, of the stack's cluster");
-            const cluster = mockEksCluster(config.aws.eks.clusterName, config.aws.region, "unused");
+            assert.deepEqual(lookups, [config.aws!.eks.clusterName], "one eks:DescribeCluster, of the stack's cluster");
+            const cluster = mockEksCluster(config.aws!.eks.clusterName, config.aws!.region, "unused");
             const c = byType(result, T.authConfig)[0];
             assert.equal(c.inputs.kubernetesHost, cluster.endpoint);
             assert.match(String(c.inputs.kubernetesHost), /^https:\/\/[0-9A-F]{32}\.gr7\.eu-west-1\.eks\.amazonaws\.com$/);
@@ -391,7 +391,7 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             const PEM = TEST_CA_PEM;
             const HOST = "https://api.platform-k8s.internal:6443";
             // A configured issuer must still be the cluster's (rules.ts): written with a trailing slash here.
-            const issuer = () => `${config.aws.eks.oidcIssuerUrl}/`;
+            const issuer = () => `${config.aws!.eks.oidcIssuerUrl}/`;
             const run = async (auth: Record<string, string>) => {
                 const file = stackConfig(stack);
                 file[`${projectName}:vault`].kubernetesAuth = { ...file[`${projectName}:vault`].kubernetesAuth, ...auth };
@@ -403,8 +403,8 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             it("uses the configured CA, still reading the host from the cluster", async () => {
                 const { config: [c], lookups: l } = await run({ caCertPem: PEM });
                 assert.equal(c.inputs.kubernetesCaCert, PEM);
-                assert.equal(c.inputs.kubernetesHost, mockEksCluster(config.aws.eks.clusterName, config.aws.region, "unused").endpoint);
-                assert.deepEqual(l, [config.aws.eks.clusterName]);
+                assert.equal(c.inputs.kubernetesHost, mockEksCluster(config.aws!.eks.clusterName, config.aws!.region, "unused").endpoint);
+                assert.deepEqual(l, [config.aws!.eks.clusterName]);
             });
 
             it("uses the configured host, CA and issuer, and looks no cluster up", async () => {

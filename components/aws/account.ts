@@ -2,7 +2,7 @@
  * The AWS account a stack provisions into, read off stack config: no invoke, so a preview needs no
  * credentials to know it, and the offline plan and tests see the same account the real run uses.
  */
-import type { PlatformConfig } from "../config/model";
+import type { AwsSettings } from "../config/model";
 
 export interface AwsAccount {
     /** aws, aws-cn, aws-us-gov. */
@@ -17,7 +17,7 @@ export interface AwsAccount {
  * The stack's account: the one its cluster's IAM OIDC provider lives in. IRSA only works with a
  * provider in the role's own account, so this is also the account every backup role is in.
  */
-export function stackAccount(config: Pick<PlatformConfig, "aws">): AwsAccount {
+export function stackAccount(config: { aws: AwsSettings }): AwsAccount {
     const match = /^arn:(aws[a-z-]*):iam::([0-9]{12}):oidc-provider\//.exec(config.aws.eks.oidcProviderArn);
     if (!match) throw new Error(`aws.eks.oidcProviderArn ${config.aws.eks.oidcProviderArn} is not an IAM OIDC provider ARN`);
     const partition = match[1];

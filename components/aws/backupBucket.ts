@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { PlatformConfig } from "../config/model";
+import type { BackupSettings, PlatformConfig } from "../config/model";
 import { backupBucketPolicy, policyJson } from "./policies";
 import { statefulOptions } from "../config/stateful";
 
@@ -12,7 +12,7 @@ export interface BackupBucketArgs {
     /** ARN of the backup key: the bucket's default encryption, and the only key uploads may name. */
     readonly keyArn: pulumi.Input<string>;
     /** backup.*: retention, noncurrent versions, object lock, forceDestroy. */
-    readonly settings: Pick<PlatformConfig["backup"], "retentionDays" | "noncurrentVersionDays" | "objectLock" | "forceDestroy">;
+    readonly settings: Pick<BackupSettings, "retentionDays" | "noncurrentVersionDays" | "objectLock" | "forceDestroy">;
     /** protection.*: buckets are stateful. */
     readonly protection: PlatformConfig["protection"];
     readonly tags?: Record<string, string>;

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AppSpec, PlatformConfig } from "../config/model";
+import type { AppSpec, AwsSettings, BackupSettings, PlatformConfig } from "../config/model";
 import { AwsAccount, issuerHost, roleArn, stackAccount } from "./account";
 import { BackupBucket } from "./backupBucket";
 import { BackupIdentity, BackupRole } from "./backupRole";
@@ -15,8 +15,8 @@ export interface BackupsArgs {
     readonly environment: string;
     /** The KMS key's alias (PlatformConfig.backupKeyAlias, checked by the config rules). */
     readonly keyAlias: string;
-    readonly aws: PlatformConfig["aws"];
-    readonly backup: PlatformConfig["backup"];
+    readonly aws: AwsSettings;
+    readonly backup: BackupSettings;
     readonly protection: PlatformConfig["protection"];
 }
 

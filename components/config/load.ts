@@ -131,7 +131,9 @@ export function validateConfig(all: Record<string, string>, project: string, sta
                 );
             }
         }
-        if (v !== undefined) raw[key] = v;
+        // `{}` is what the engine sets from Pulumi.yaml's `default: {}` when a stack does not set the key.
+        const empty = typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+        if (v !== undefined && !empty) raw[key] = v;
     }
     // Operator secrets only ever come encrypted (`--secret`): a plaintext one is already in the stack
     // file, in git. Say so, by path, without echoing any value, whatever the key is called.

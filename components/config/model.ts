@@ -159,7 +159,7 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
                     serviceAccount: b.serviceAccount ?? `${name}-${target}-backup`,
                     manageServiceAccount: b.manageServiceAccount,
                     prefix: b.prefix ?? `${target}/`,
-                    bucketName: `${parsed.backup.bucketPrefix}-${name}-${target}-${env}`,
+                    bucketName: `${parsed.backup?.bucketPrefix ?? ""}-${name}-${target}-${env}`,
                     roleName: `${name}-${target}-backup-${env}`,
                 }));
             return {
@@ -180,5 +180,10 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
             };
         });
     const { apps: _apps, suppliedSecrets: _supplied, ...rest } = parsed;
-    return { ...rest, project, stack, apps, backupKeyAlias: `alias/${parsed.backup.bucketPrefix}-backups-${env}` };
+    return { ...rest, project, stack, apps, backupKeyAlias: `alias/${parsed.backup?.bucketPrefix ?? ""}-backups-${env}` };
 }
+
+/** `aws`, where the stack has it (rules.ts requires it for backups and for the EKS lookup). */
+export type AwsSettings = NonNullable<PlatformConfig["aws"]>;
+/** `backup`, where the stack has it (rules.ts requires it when an app has backups). */
+export type BackupSettings = NonNullable<PlatformConfig["backup"]>;

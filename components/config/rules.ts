@@ -305,7 +305,7 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
     // Vault checks the reader tokens' issuer: when Vault reviews against the EKS cluster (no host of
     // its own), it must be that cluster's. A configured host is another API server with its own issuer.
     const vaultIssuer = c.vault.kubernetesAuth.issuer;
-    if (vaultIssuer !== undefined && c.vault.kubernetesAuth.host === undefined && vaultIssuer.replace(/\/$/, "") !== c.aws.eks.oidcIssuerUrl.replace(/\/$/, "")) {
+    if (c.aws && vaultIssuer !== undefined && c.vault.kubernetesAuth.host === undefined && vaultIssuer.replace(/\/$/, "") !== c.aws.eks.oidcIssuerUrl.replace(/\/$/, "")) {
         add(["vault", "kubernetesAuth", "issuer"], `is ${vaultIssuer}, but the cluster's issuer (aws.eks.oidcIssuerUrl) is ${c.aws.eks.oidcIssuerUrl}: every login would fail`);
     }
 
@@ -334,10 +334,23 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
         }
     }
 
-    if (c.backup.noncurrentVersionDays > c.backup.retentionDays) {
+    // AWS only where the stack needs it: backups (KMS key, buckets, roles), or a Kubernetes auth
+    // backend whose API host, CA or issuer is left to the EKS lookup. Other clusters need no AWS.
+    const backupApps = Object.entries(c.apps).filter(([, a]) => Object.keys(a.backups ?? {}).length > 0).map(([n]) => n);
+    if (backupApps.length > 0) {
+        if (!c.aws) add(["aws"], `is required: apps ${backupApps.join(", ")} have backups (S3 buckets, KMS key and IAM roles in the stack's AWS account)`);
+        if (!c.backup) add(["backup"], `is required: apps ${backupApps.join(", ")} have backups (bucketPrefix, retentionDays, noncurrentVersionDays)`);
+    }
+    const k8sAuth = c.vault.kubernetesAuth;
+    if (!c.aws && k8sAuth.manage) {
+        for (const [key, what] of [["host", "its API server URL"], ["caCertPem", "its API server's CA (PEM)"], ["issuer", "its service account issuer"]] as const) {
+            if (k8sAuth[key] === undefined) add(["vault", "kubernetesAuth", key], `is required without aws.eks (the EKS lookup): ${what}, for Vault's reviews of the reader tokens`);
+        }
+    }
+    if (c.backup && c.backup.noncurrentVersionDays > c.backup.retentionDays) {
         add(["backup", "noncurrentVersionDays"], `must not exceed backup.retentionDays (${c.backup.retentionDays})`);
     }
-    if (c.backup.objectLock.enabled && c.backup.objectLock.days > c.backup.retentionDays) {
+    if (c.backup && c.backup.objectLock.enabled && c.backup.objectLock.days > c.backup.retentionDays) {
         add(["backup", "objectLock", "days"], `must not exceed backup.retentionDays (${c.backup.retentionDays}): lifecycle cannot expire locked versions`);
     }
     if (c.reloader.ha && c.reloader.replicas < 2) add(["reloader", "replicas"], "must be at least 2 when reloader.ha is true");
@@ -352,9 +365,9 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
         add(["kubernetes", "externalSecrets", "refreshInterval"], "must be greater than 0");
     }
     // The most common IRSA mistake: a provider ARN and issuer URL that name different clusters.
-    const issuerHost = c.aws.eks.oidcIssuerUrl.replace(/^https:\/\//, "").replace(/\/$/, "");
-    const arnHost = c.aws.eks.oidcProviderArn.split(":oidc-provider/")[1];
-    if (arnHost !== issuerHost) {
+    const issuerHost = c.aws?.eks.oidcIssuerUrl.replace(/^https:\/\//, "").replace(/\/$/, "");
+    const arnHost = c.aws?.eks.oidcProviderArn.split(":oidc-provider/")[1];
+    if (c.aws && arnHost !== issuerHost) {
         add(["aws", "eks", "oidcIssuerUrl"], `names ${issuerHost}, but aws.eks.oidcProviderArn federates ${arnHost}`);
     }
     problems.push(...crossCatalogRules(c, resolved));
@@ -426,8 +439,8 @@ function crossCatalogRules(c: ParsedStackConfig, resolved: PlatformConfig): Prob
 
     // The cluster's issuer names its region; a cluster in another region than the provider's is a
     // copy-paste from another stack.
-    const issuerRegion = /^https:\/\/oidc\.eks\.([^.]+)\./.exec(c.aws.eks.oidcIssuerUrl)?.[1];
-    if (issuerRegion !== undefined && issuerRegion !== c.aws.region) {
+    const issuerRegion = c.aws && /^https:\/\/oidc\.eks\.([^.]+)\./.exec(c.aws.eks.oidcIssuerUrl)?.[1];
+    if (c.aws && issuerRegion && issuerRegion !== c.aws.region) {
         add(["aws", "eks", "oidcIssuerUrl"], `is an issuer of region ${issuerRegion}, but aws.region is ${c.aws.region}`);
     }
     return problems;

@@ -594,8 +594,10 @@ export const stackConfigSchema = z
         vault,
         kubernetes: kubernetes.prefault({}),
         reloader: reloader.prefault({}),
-        aws,
-        backup,
+        /** Only where the stack needs AWS: backups, or Vault's Kubernetes auth left to the EKS lookup. */
+        aws: aws.optional(),
+        /** Only where an app has backups. */
+        backup: backup.optional(),
         rotation: rotation.prefault({}),
         protection: protection.prefault({}),
         security: security.prefault({}),

@@ -126,7 +126,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
             if (app.backups.length === 0) continue;
             const backups = new BackupServiceAccounts(
                 `${name}-${app.name}-backups`,
-                { app, namespace, roleArns: args.backupRoleArns[app.name], annotateRoleArn: config.aws.identity === "irsa", provider },
+                { app, namespace, roleArns: args.backupRoleArns[app.name], annotateRoleArn: config.aws?.identity === "irsa", provider },
                 { parent: this },
             );
             this.backupServiceAccounts[app.name] = backups.accounts;

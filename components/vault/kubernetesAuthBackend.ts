@@ -20,7 +20,7 @@ export interface KubernetesAuthBackendArgs {
     /** Service account token issuer; Vault validates every login's `iss` claim against it. */
     readonly issuer: string;
     /** The cluster the host and CA are read from when they are not configured. */
-    readonly cluster: EksClusterRef;
+    readonly cluster?: EksClusterRef;
     /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
     readonly provider: vault.Provider;
 }
@@ -64,19 +64,23 @@ export class KubernetesAuthBackend extends pulumi.ComponentResource {
 
         // Only what is not configured is read from the cluster, so a stack that configures both
         // needs no eks:DescribeCluster.
+        // rules.ts: without aws.eks, host and CA are both configured and no lookup happens.
+        const needsLookup = args.host === undefined || args.caCertPem === undefined;
+        if (needsLookup && !args.cluster) throw new Error("Kubernetes auth: no EKS cluster to read the API host and CA from, and not both configured");
+        const eks = args.cluster as EksClusterRef;
         const cluster =
             args.host === undefined || args.caCertPem === undefined
-                ? aws.eks.getClusterOutput({ name: args.cluster.name }, { parent: this, provider: args.cluster.provider })
+                ? aws.eks.getClusterOutput({ name: eks.name }, { parent: this, provider: eks.provider })
                 : undefined;
         const host: pulumi.Output<string> =
             args.host !== undefined
                 ? pulumi.output(args.host)
                 : cluster!.endpoint.apply((endpoint) => {
-                      if (!endpoint?.startsWith("https://")) throw new Error(`EKS cluster ${args.cluster.name} reports no https endpoint (got ${JSON.stringify(endpoint)})`);
+                      if (!endpoint?.startsWith("https://")) throw new Error(`EKS cluster ${eks.name} reports no https endpoint (got ${JSON.stringify(endpoint)})`);
                       return endpoint;
                   });
         const caCertPem: pulumi.Output<string> =
-            args.caCertPem !== undefined ? pulumi.output(args.caCertPem) : cluster!.certificateAuthorities.apply((cas) => eksCaPem(cas?.[0]?.data, args.cluster.name));
+            args.caCertPem !== undefined ? pulumi.output(args.caCertPem) : cluster!.certificateAuthorities.apply((cas) => eksCaPem(cas?.[0]?.data, eks.name));
 
         const backend = new vault.AuthBackend(
             `${name}-backend`,

@@ -25,7 +25,7 @@ export interface VaultPlatformArgs {
      * The stack's AWS provider (components/aws/provider.ts): the managed Kubernetes auth backend reads
      * the EKS cluster's API endpoint and CA through it when they are not configured.
      */
-    readonly awsProvider: aws.Provider;
+    readonly awsProvider?: aws.Provider;
 }
 
 /** What other components (the External Secrets stores) read about one app. */
@@ -84,8 +84,9 @@ export class VaultPlatform extends pulumi.ComponentResource {
                       caCertPem: kubernetesAuth.caCertPem,
                       // The issuer of the cluster's service account tokens is its OIDC issuer, which the
                       // IRSA trust policies already name: one setting, not two that could disagree.
-                      issuer: kubernetesAuth.issuer ?? config.aws.eks.oidcIssuerUrl,
-                      cluster: { name: config.aws.eks.clusterName, provider: args.awsProvider },
+                      // rules.ts: without aws.eks, host, CA and issuer are all configured.
+                      issuer: kubernetesAuth.issuer ?? config.aws!.eks.oidcIssuerUrl,
+                      cluster: config.aws && args.awsProvider ? { name: config.aws.eks.clusterName, provider: args.awsProvider } : undefined,
                       provider,
                   },
                   { parent: this },
