@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
@@ -111,6 +111,15 @@ describe("npm run rotate", () => {
         assert.deepEqual(up.slice(-4), ["--policy-pack", "policy", "--policy-pack-config", "policy/config/prod.json"]);
         // Nothing but URNs and commands: no secret value, no placeholder.
         assert.doesNotMatch(r.stdout + r.stderr, /offline-plan-placeholder|\[secret\]/);
+    });
+
+    it("is what the README's rotation runbook quotes, command for command", async () => {
+        const r = await runs.single;
+        const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
+        const commands = r.stdout.trimEnd().split("\n\n").map((block) => block.split("\n").filter((l) => !l.startsWith("#")).join("\n"));
+        assert.equal(commands.length, 2);
+        for (const c of commands) assert.ok(readme.includes(`\n${c}\n`), `the README lacks:\n${c}`);
+        assert.match(readme, /npm run rotate -- --stack prod --leaked /);
     });
 
     it("reads the current generation from the stack file, and resolves URNs in the stack it is given", async () => {
