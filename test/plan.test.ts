@@ -79,6 +79,39 @@ describe("npm run plan", () => {
         assert.ok(periods.differences.some((d: { path: string }) => d.path === "inputs.keepers.rotation"), "dev and prod rotate on different schedules");
     });
 
+    it("--diff summarises the settings first, and no line differs only by the stack name", async () => {
+        const [text, json] = await Promise.all([plan("--stack", "dev", "--diff", "prod", "--now", NOW), plan("--stack", "dev", "--diff", "prod", "--json", "--now", NOW)]);
+        assert.equal(text.code, 0, text.stderr);
+        const lines = text.stdout.split("\n");
+        // Each stack's name, as a word, in the other stack's terms.
+        const swap = (l: string) => l.replace(/\bdev\b/g, "prod");
+        // No stack-derived URN keeps its stack (urn, parent, aliases, dependsOn, replaceWith, providers).
+        assert.deepEqual(lines.filter((l) => /urn:pulumi:(dev|prod)::/.test(l)), []);
+        // No `a → b` whose two sides differ only by the stack's name...
+        const renamedOnly = lines.filter((l) => {
+            const m = l.match(/: (.*) → (.*?)(?: \(\d+ resources?\))?$/);
+            return m !== null && m[1] !== m[2] && swap(m[1]) === m[2];
+        });
+        assert.deepEqual(renamedOnly, []);
+        // ...and no pair of lines that are one another with the stack's name swapped.
+        const set = new Set(lines);
+        assert.deepEqual(lines.filter((l) => swap(l) !== l && set.has(swap(l)) && !/^#/.test(l)), []);
+        // The summary comes first and says what differs as settings.
+        const summary = text.stdout.slice(text.stdout.indexOf("## summary"), text.stdout.indexOf("\n## ", text.stdout.indexOf("## summary") + 1));
+        assert.ok(text.stdout.indexOf("## summary") < text.stdout.indexOf("## changed"));
+        assert.match(summary, /- protect: on in prod only \(\d+ resources\)/);
+        assert.match(summary, /- only in prod: \d+ resources \(.*aws:s3\/bucketObjectLockConfiguration:BucketObjectLockConfiguration ×2.*vault:index\/audit:Audit ×1/);
+        assert.match(summary, /- inputs\.objectLockEnabled: on in prod only \(2 resources\)/);
+        assert.match(summary, /- \d+ values differ only by the environment's name \(dev → prod\): .*inputs\.bucket ×\d+/);
+        // Real differences still show in the detail, with their resource.
+        assert.match(text.stdout, /\n~ urn:pulumi:\*::[^\n]*RandomBytes::nemo-server-session_key-value\n(    [^\n]*\n)*    inputs\.keepers\.rotation: /);
+        // The JSON form carries the same normalised detail and summary.
+        const diff = JSON.parse(json.stdout);
+        assert.doesNotMatch(JSON.stringify(diff), /urn:pulumi:(dev|prod)::/);
+        assert.deepEqual(diff.summary, summary.split("\n").filter((l) => l.startsWith("- ")).map((l) => l.slice(2)));
+        assert.ok(diff.environmentOnly.length > 0);
+    });
+
     it("writes the whole plan into a pipe that reads slowly", async () => {
         // A shell pipeline into a reader that starts late: output queued at exit must not be lost.
         const script = `${JSON.stringify(process.execPath)} --import tsx tools/plan.ts --stack prod --json --now ${NOW} 2>/dev/null | (sleep 1; cat)`;

@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { parseStackFile } from "./harness/stackConfig";
-import { buildPlan, diffPlans, failureReport, Plan, PlanOptions, stableStringify } from "./planLib";
+import { buildPlan, diffPlans, failureReport, Plan, PlanDiff, PlanOptions, stableStringify } from "./planLib";
 
 function usage(message?: string): never {
     if (message) process.stderr.write(`plan: ${message}\n`);
@@ -44,6 +44,30 @@ function printText(plan: Plan): Promise<void> {
         );
     }
     out.push("", "# outputs", stringify(plan.outputs, { lineWidth: 0 }).trimEnd());
+    return emit(`${out.join("\n")}\n`);
+}
+
+/**
+ * The per-environment review: the summary of settings first, then resources only in one stack, then
+ * each changed resource's differences, one `path: <a> → <b>` line each. Stack-derived URNs read
+ * `urn:pulumi:*::`; values that differ only by the environment's name are counted in the summary.
+ */
+function printDiff(diff: PlanDiff, project: string): Promise<void> {
+    const [a, b] = diff.stacks;
+    const show = (v: string | undefined) => (v === undefined ? "(none)" : v);
+    const out = [`# offline plan diff: project ${project}, stack ${a} → ${b} (URNs without their stack: urn:pulumi:*::)`, "", "## summary"];
+    out.push(...(diff.summary.length > 0 ? diff.summary.map((l) => `- ${l}`) : ["- no differences"]));
+    for (const [s, mark] of [[a, "-"], [b, "+"]] as const) {
+        if (diff.onlyIn[s].length === 0) continue;
+        out.push("", `## only in ${s}`, ...diff.onlyIn[s].map((u) => `${mark} ${u}`));
+    }
+    if (diff.changed.length > 0) {
+        out.push("", `## changed (${a} → ${b})`);
+        for (const c of diff.changed) {
+            out.push(`~ ${c.resource}`);
+            for (const d of c.differences) out.push(`    ${d.path}: ${show(d[a])} → ${show(d[b])}`);
+        }
+    }
     return emit(`${out.join("\n")}\n`);
 }
 
@@ -86,7 +110,7 @@ async function cli(): Promise<void> {
         // The other stack's own last outputs are not at hand: plan it as a new stack.
         const other = await buildPlan(values.diff, { ...options, previousOutputs: undefined });
         const diff = diffPlans(plan, other);
-        return emit(values.json ? `${stableStringify(diff)}\n` : stringify(diff, { lineWidth: 0 }));
+        return values.json ? emit(`${stableStringify(diff)}\n`) : printDiff(diff, plan.project);
     }
     return values.json ? emit(`${stableStringify(plan)}\n`) : printText(plan);
 }

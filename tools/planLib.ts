@@ -149,15 +149,59 @@ export function stableStringify(v: unknown): string {
     return JSON.stringify(sort(v), null, 2);
 }
 
+function escapeRegExp(s: string): string {
+    return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * A plan value with every stack-derived URN made stack-free: `urn:pulumi:<stack>::` becomes
+ * `urn:pulumi:*::` wherever it appears (urn, parent, aliases, dependsOn, replaceWith, inputs), so the
+ * same resource or reference in two stacks compares equal.
+ */
+export function stacklessValue(v: unknown, stack: string): unknown {
+    const re = new RegExp(`urn:pulumi:${escapeRegExp(stack)}::`, "g");
+    const walk = (x: unknown): unknown => {
+        if (typeof x === "string") return x.replace(re, "urn:pulumi:*::");
+        if (Array.isArray(x)) return x.map(walk);
+        if (x && typeof x === "object") return Object.fromEntries(Object.entries(x as Record<string, unknown>).map(([k, y]) => [k, walk(y)]));
+        return x;
+    };
+    return walk(v);
+}
+
 /** A URN without its stack, so the same resource in two stacks compares equal. */
 function stackless(urn: string): string {
     return urn.replace(/^urn:pulumi:[^:]+::/, "urn:pulumi:*::");
 }
 
-/** Leaf values by dotted path. */
+/**
+ * A provider reference (`<provider urn>::<id>`) as the provider's stack-free URN: the id is the
+ * provider's own (the mocks hash its inputs), and those inputs are compared on the provider itself.
+ */
+function providerRef(ref: string | undefined): string | undefined {
+    if (ref === undefined) return undefined;
+    const cut = ref.lastIndexOf("::");
+    return stackless(cut > ref.indexOf("::") ? ref.slice(0, cut) : ref);
+}
+
+/** A string that holds a JSON object or list (IAM and bucket policies), parsed; else undefined. */
+function embeddedJson(v: unknown): unknown {
+    if (typeof v !== "string" || !/^\s*[{[]/.test(v)) return undefined;
+    try {
+        const parsed: unknown = JSON.parse(v);
+        return parsed && typeof parsed === "object" && Object.keys(parsed).length > 0 ? parsed : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Leaf values by dotted path; JSON documents held in strings are walked too, after `#`. */
 function flatten(v: unknown, prefix: string, out: Record<string, string>): Record<string, string> {
-    if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) {
-        for (const [k, x] of Object.entries(v as Record<string, unknown>)) flatten(x, prefix ? `${prefix}.${k}` : k, out);
+    const json = embeddedJson(v);
+    if (json !== undefined) {
+        flatten(json, `${prefix}#`, out);
+    } else if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) {
+        for (const [k, x] of Object.entries(v as Record<string, unknown>)) flatten(x, prefix && !prefix.endsWith("#") ? `${prefix}.${k}` : `${prefix}${k}`, out);
     } else if (Array.isArray(v) && v.length > 0) {
         v.forEach((x, i) => flatten(x, `${prefix}[${i}]`, out));
     } else {
@@ -166,29 +210,140 @@ function flatten(v: unknown, prefix: string, out: Record<string, string>): Recor
     return out;
 }
 
+export interface PlanDifference {
+    path: string;
+    [stack: string]: string | undefined;
+}
+
 export interface PlanDiff {
     stacks: [string, string];
+    /** What differs, as settings: a few lines a reviewer reads first. */
+    summary: string[];
     onlyIn: Record<string, string[]>;
-    changed: { resource: string; differences: { path: string; [stack: string]: string | undefined }[] }[];
+    /** Per-resource differences, stack-derived URNs normalised, environment-only renames left out. */
+    changed: { resource: string; differences: PlanDifference[] }[];
+    /** Values that differ only by the environment's name (bucket names, Vault paths): counted in the summary. */
+    environmentOnly: { resource: string; differences: PlanDifference[] }[];
+}
+
+/** Where `from` appears as a word (not inside a longer name). */
+function wordRe(from: string): RegExp {
+    return new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(from)}(?![A-Za-z0-9])`, "g");
+}
+
+/** Whether `a` becomes `b` when each pair's first word is replaced by its second. */
+function differsOnlyBy(a: string | undefined, b: string | undefined, renames: [string, string][]): boolean {
+    if (a === undefined || b === undefined || a === b) return false;
+    let x = a;
+    for (const [from, to] of renames) x = x.replace(wordRe(from), to);
+    return x === b;
+}
+
+/** The environment name a plan's program reports (its `environment` output), if any. */
+function environmentOf(p: Plan): string | undefined {
+    return typeof p.outputs.environment === "string" ? p.outputs.environment : undefined;
 }
 
 /** Per-resource differences between two stacks' plans: the per-environment review. */
 export function diffPlans(a: Plan, b: Plan): PlanDiff {
     // The root Stack resource is named after the stack; it is not a difference worth reviewing.
-    const norm = (p: Plan, s: string) => p.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map((r) => [stackless(r.urn), r, s] as const);
-    const ma = new Map(norm(a, a.stack).map(([k, r]) => [k, r]));
-    const mb = new Map(norm(b, b.stack).map(([k, r]) => [k, r]));
-    const diff: PlanDiff = { stacks: [a.stack, b.stack], onlyIn: { [a.stack]: [], [b.stack]: [] }, changed: [] };
+    const norm = (p: Plan) =>
+        new Map(
+            p.resources
+                .filter((r) => r.type !== "pulumi:pulumi:Stack")
+                .map((r) => [stackless(r.urn), { r, compared: stacklessValue({ parent: r.parent, provider: providerRef(r.provider), inputs: r.inputs, options: r.options }, p.stack) }] as const),
+        );
+    const ma = norm(a);
+    const mb = norm(b);
+    // Stack and environment names, each as a word: a value that differs by nothing else is a rename.
+    const renames = ([[a.stack, b.stack], [environmentOf(a), environmentOf(b)]] as [string | undefined, string | undefined][]).filter(
+        (r, i, all): r is [string, string] => r[0] !== undefined && r[1] !== undefined && r[0] !== r[1] && all.findIndex((x) => x[0] === r[0] && x[1] === r[1]) === i,
+    );
+    const diff: PlanDiff = { stacks: [a.stack, b.stack], summary: [], onlyIn: { [a.stack]: [], [b.stack]: [] }, changed: [], environmentOnly: [] };
     for (const k of ma.keys()) if (!mb.has(k)) diff.onlyIn[a.stack].push(k);
     for (const k of mb.keys()) if (!ma.has(k)) diff.onlyIn[b.stack].push(k);
-    for (const [k, ra] of ma) {
-        const rb = mb.get(k);
-        if (!rb) continue;
-        const fa = flatten({ inputs: ra.inputs, options: ra.options }, "", {});
-        const fb = flatten({ inputs: rb.inputs, options: rb.options }, "", {});
+    for (const [k, ea] of ma) {
+        const eb = mb.get(k);
+        if (!eb) continue;
+        const fa = flatten(ea.compared, "", {});
+        const fb = flatten(eb.compared, "", {});
         const paths = [...new Set([...Object.keys(fa), ...Object.keys(fb)])].sort();
-        const differences = paths.filter((p) => fa[p] !== fb[p]).map((p) => ({ path: p, [a.stack]: fa[p], [b.stack]: fb[p] }));
-        if (differences.length > 0) diff.changed.push({ resource: k, differences });
+        const differing = paths.filter((p) => fa[p] !== fb[p]);
+        // An empty object or list against deeper keys on the other side is only how flatten writes
+        // "nothing here": the keys themselves are the differences.
+        const empty = (v: string | undefined) => v === undefined || v === "{}" || v === "[]";
+        const deeper = (p: string) => differing.some((q) => q.startsWith(`${p}.`) || q.startsWith(`${p}[`));
+        const differences = differing
+            .filter((p) => !(empty(fa[p]) && empty(fb[p]) && deeper(p)))
+            .map((p) => ({ path: p, [a.stack]: fa[p], [b.stack]: fb[p] }) as PlanDifference);
+        const renamed = differences.filter((d) => differsOnlyBy(d[a.stack], d[b.stack], renames));
+        const real = differences.filter((d) => !renamed.includes(d));
+        if (real.length > 0) diff.changed.push({ resource: k, differences: real });
+        if (renamed.length > 0) diff.environmentOnly.push({ resource: k, differences: renamed });
     }
+    diff.summary = summarize(diff, ma, mb, renames);
     return diff;
+}
+
+/** A count per type, most first: "aws:s3/bucket:Bucket ×2, ...". */
+function byType(urns: string[], types: Map<string, { r: PlanResource }>): string {
+    const counts = new Map<string, number>();
+    for (const u of urns) {
+        const t = types.get(u)?.r.type ?? "?";
+        counts.set(t, (counts.get(t) ?? 0) + 1);
+    }
+    return [...counts].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).map(([t, n]) => `${t} ×${n}`).join(", ");
+}
+
+/** A path with its list indices dropped, so the same setting on many resources groups. */
+const genericPath = (p: string) => p.replace(/\[\d+\]/g, "[]");
+
+/**
+ * The settings view of a diff: resources only in one stack, options and inputs that change the
+ * same way on every resource they touch (protect on in one stack only, object lock), how many
+ * values differ only by the environment's name, and how many other differences follow.
+ */
+function summarize(diff: PlanDiff, ma: Map<string, { r: PlanResource }>, mb: Map<string, { r: PlanResource }>, renames: [string, string][]): string[] {
+    const [sa, sb] = diff.stacks;
+    const out: string[] = [];
+    for (const [s, m] of [[sa, ma], [sb, mb]] as const) {
+        const only = diff.onlyIn[s];
+        if (only.length > 0) out.push(`only in ${s}: ${only.length} resource${only.length === 1 ? "" : "s"} (${byType(only, m)})`);
+    }
+    // Per generic path: the value pairs and the resources they are on.
+    const groups = new Map<string, { pairs: Set<string>; resources: Set<string>; a?: string; b?: string }>();
+    for (const c of diff.changed) {
+        for (const d of c.differences) {
+            const g = groups.get(genericPath(d.path)) ?? { pairs: new Set(), resources: new Set(), a: d[sa], b: d[sb] };
+            g.pairs.add(JSON.stringify([d[sa], d[sb]]));
+            g.resources.add(c.resource);
+            groups.set(genericPath(d.path), g);
+        }
+    }
+    const other = new Set<string>();
+    let otherCount = 0;
+    const short = (v: string | undefined) => v === undefined || v.length <= 40;
+    const show = (v: string | undefined) => (v === undefined ? "(none)" : v);
+    for (const [p, g] of [...groups].sort((x, y) => y[1].resources.size - x[1].resources.size || x[0].localeCompare(y[0]))) {
+        const n = g.resources.size;
+        const on = (v: string | undefined) => v === "true";
+        const off = (v: string | undefined) => v === undefined || v === "false";
+        const name = p.replace(/^options\./, "");
+        if (g.pairs.size === 1 && on(g.b) && off(g.a)) out.push(`${name}: on in ${sb} only (${n} resource${n === 1 ? "" : "s"})`);
+        else if (g.pairs.size === 1 && on(g.a) && off(g.b)) out.push(`${name}: on in ${sa} only (${n} resource${n === 1 ? "" : "s"})`);
+        else if (g.pairs.size === 1 && short(g.a) && short(g.b)) out.push(`${name}: ${show(g.a)} → ${show(g.b)} (${n} resource${n === 1 ? "" : "s"})`);
+        else {
+            for (const r of g.resources) other.add(r);
+            otherCount += 1;
+        }
+    }
+    const renamedCount = diff.environmentOnly.reduce((n, c) => n + c.differences.length, 0);
+    if (renamedCount > 0) {
+        const paths = new Map<string, number>();
+        for (const c of diff.environmentOnly) for (const d of c.differences) paths.set(genericPath(d.path), (paths.get(genericPath(d.path)) ?? 0) + 1);
+        const list = [...paths].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).map(([p, n]) => `${p} ×${n}`).join(", ");
+        out.push(`${renamedCount} value${renamedCount === 1 ? "" : "s"} differ only by the environment's name (${renames.map(([x, y]) => `${x} → ${y}`).join(", ")}): ${list}`);
+    }
+    if (otherCount > 0) out.push(`${otherCount} other setting${otherCount === 1 ? "" : "s"} differ on ${other.size} resource${other.size === 1 ? "" : "s"}: see below`);
+    return out;
 }
