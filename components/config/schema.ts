@@ -233,6 +233,15 @@ const randomBytesSource = z
     })
     .strict();
 
+/**
+ * A password's alphabet as @pulumi/random draws it: letters and digits (62), plus the provider's 21
+ * default specials with `special`. 128 bits of entropy, as for random bytes (16 bytes) and as the
+ * policy pack requires: at least 22 characters, 21 with `special`.
+ */
+export function passwordEntropyBits(length: number, special: boolean): number {
+    return length * Math.log2(special ? 62 + 21 : 62);
+}
+
 /** A password of N characters from a URL-safe alphabet unless `special` asks for more. */
 const passwordSource = z
     .object({
@@ -241,7 +250,13 @@ const passwordSource = z
         /** Add punctuation. Composed URLs percent-encode it, so any value round-trips through a DSN. */
         special: z.boolean().default(false),
     })
-    .strict();
+    .strict()
+    .superRefine((p, ctx) => {
+        if (passwordEntropyBits(p.length, p.special) < 128) {
+            const min = Math.ceil(128 / Math.log2(p.special ? 83 : 62));
+            ctx.addIssue({ code: "custom", path: ["length"], message: `must be at least ${min}${p.special ? " with special" : " (21 with special)"}: ${p.length} characters carry ${Math.floor(passwordEntropyBits(p.length, p.special))} bits, below 128` });
+        }
+    });
 
 /** A value built from other secrets of the same app: `{name}` is replaced by that secret. */
 const composedSource = z
