@@ -3,6 +3,7 @@
  * offline plan (the URNs the engine will give the resources), so nobody copies a URN by hand.
  * Shared by tools/rotate.ts and the tests. Prints URNs and commands, never a value.
  */
+import { editDistance } from "../components/config/rules";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "./harness/stackConfig";
@@ -36,21 +37,6 @@ export function inventoryOf(plan: Plan): InventoryEntry[] {
     const inv = plan.outputs.inventory;
     if (!Array.isArray(inv)) throw new Error("the plan has no inventory output");
     return inv as InventoryEntry[];
-}
-
-/** Edit distance (Levenshtein), for suggesting the nearest catalog names. */
-export function editDistance(a: string, b: string): number {
-    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-        let diag = row[0];
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const up = row[j];
-            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-            diag = up;
-        }
-    }
-    return row[b.length];
 }
 
 /** Up to `n` catalog names nearest to `name`, compared whole and by the secret's key alone. */

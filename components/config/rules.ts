@@ -27,8 +27,8 @@ function isUrl(template: string): boolean {
     }
 }
 
-/** Levenshtein distance, for "did you mean" hints. */
-function distance(a: string, b: string): number {
+/** Levenshtein distance, for "did you mean" hints (here and in `npm run rotate`). */
+export function editDistance(a: string, b: string): number {
     const row = Array.from({ length: b.length + 1 }, (_, i) => i);
     for (let i = 1; i <= a.length; i++) {
         let prev = row[0];
@@ -47,7 +47,7 @@ export function nearest(name: string, candidates: Iterable<string>): string | un
     let best: string | undefined;
     let bestD = Infinity;
     for (const c of candidates) {
-        const d = distance(name.toLowerCase(), c.toLowerCase());
+        const d = editDistance(name.toLowerCase(), c.toLowerCase());
         if (d < bestD) [best, bestD] = [c, d];
     }
     return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;

@@ -172,8 +172,8 @@ async function main_(): Promise<number> {
             for (const [stack, text] of files) {
                 const ws = await LocalWorkspace.create({ workDir: projectDir(runDir, `config-${stack}`, text, stack), pulumiCommand, envVars, program: async () => main() });
                 const s = await Stack.createOrSelect(stack, ws);
-                // What an operator sets with `pulumi config set --secret --path` (prod requires it).
-                if (stack === "prod") await s.setConfig("platform-secrets:suppliedSecrets.nemo-server.huggingface_token", { value: "hf_e2e_placeholder", secret: true }, true);
+                // What an operator sets with `pulumi config set --secret --path` (required where the stack says so).
+                await s.setConfig("platform-secrets:suppliedSecrets.nemo-server.huggingface_token", { value: "hf_e2e_placeholder", secret: true }, true);
                 let err = "";
                 try {
                     await s.preview();
