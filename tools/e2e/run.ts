@@ -170,7 +170,10 @@ async function main_(): Promise<number> {
             ];
             const lines: string[] = [];
             for (const [stack, text] of files) {
-                const ws = await LocalWorkspace.create({ workDir: projectDir(runDir, `config-${stack}`, text, stack), pulumiCommand, envVars, program: async () => main() });
+                // A backend of its own, so the Kubernetes half's stack below starts empty.
+                const backend = path.join(runDir, "state-config");
+                mkdirSync(backend, { recursive: true });
+                const ws = await LocalWorkspace.create({ workDir: projectDir(runDir, `config-${stack}`, text, stack), pulumiCommand, envVars: { ...envVars, PULUMI_BACKEND_URL: `file://${backend}` }, program: async () => main() });
                 const s = await Stack.createOrSelect(stack, ws);
                 // What an operator sets with `pulumi config set --secret --path` (required where the stack says so).
                 await s.setConfig("platform-secrets:suppliedSecrets.nemo-server.huggingface_token", { value: "hf_e2e_placeholder", secret: true }, true);
