@@ -54,7 +54,7 @@ const named = [...section.matchAll(/`((?:kubernetes|vault):[^`\s]+)` `([^`\s]+)`
 describe("README \"Coming from the runbooks\" against `npm run plan`", () => {
     const plans: Record<string, PlanResource[]> = {};
     before(async () => {
-        for (const stack of ["dev", "prod"]) {
+        for (const stack of ["dev", "staging", "prod"]) {
             const { stdout } = await exec(process.execPath, ["--import", "tsx", path.join(repoRoot, "tools", "plan.ts"), "--stack", stack, "--json"], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
             plans[stack] = JSON.parse(stdout).resources;
         }
@@ -67,7 +67,7 @@ describe("README \"Coming from the runbooks\" against `npm run plan`", () => {
     });
 
     it("covers every object the runbooks made that a stack's plan creates, and every namespace the program owns", () => {
-        for (const stack of ["dev", "prod"]) {
+        for (const stack of ["dev", "staging", "prod"]) {
             for (const made of RUNBOOK_MADE) if (inPlan(stack).has(made)) assert.ok(named.includes(made), `${stack} creates ${made}, made by hand by the runbooks: README does not say what to do`);
             for (const ns of plans[stack].filter((r) => r.type === "kubernetes:core/v1:Namespace")) {
                 assert.ok(named.includes(`${ns.type} ${identity(ns)}`), `${stack} creates namespace ${identity(ns)}: may exist already`);

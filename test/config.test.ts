@@ -23,7 +23,7 @@ function validate(stack: string, supplied = true) {
 }
 
 describe("the stack files", () => {
-    for (const stack of ["dev", "prod"]) {
+    for (const stack of ["dev", "staging", "prod"]) {
         it(`${stack} validates and resolves the runbooks' paths and names`, () => {
             const c = validate(stack);
             assert.equal(c.environment, stack);

@@ -89,7 +89,7 @@ describe("composed DSNs", () => {
         for (const c of new Set(passwordAlphabet + base64Alphabet)) assert.ok(seen.has(c), `corpus lacks ${JSON.stringify(c)}`);
     });
 
-    for (const stack of ["dev", "prod"]) {
+    for (const stack of ["dev", "staging", "prod"]) {
         it(`every generated password round-trips through ${stack}'s real Postgres and Redis templates`, () => {
             const config = stackConfig(stack);
             const apps = config["platform-secrets:apps"];

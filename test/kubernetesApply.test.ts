@@ -21,7 +21,7 @@ function externalSecret(run: RunResult, name: string): Record<string, unknown> {
 }
 const annotations = (o: Record<string, unknown>) => (o.metadata as { annotations: Record<string, string> }).annotations;
 
-for (const stack of ["dev", "prod"]) {
+for (const stack of ["dev", "staging", "prod"]) {
     describe(`${stack}: a manual force-sync, then the next rotation`, () => {
         let now: RunResult;
         let rotated: RunResult;

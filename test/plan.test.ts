@@ -112,6 +112,29 @@ describe("npm run plan", () => {
         assert.ok(diff.environmentOnly.length > 0);
     });
 
+    it("--diff shows what staging keeps of prod and what it keeps apart: dev → staging, staging → prod", async () => {
+        const summaryOf = (stdout: string) => (JSON.parse(stdout).summary as string[]).join("\n");
+        const [devStaging, stagingProd] = await Promise.all([plan("--stack", "dev", "--diff", "staging", "--json", "--now", NOW), plan("--stack", "staging", "--diff", "prod", "--json", "--now", NOW)]);
+        assert.equal(devStaging.code, 0, devStaging.stderr);
+        assert.equal(stagingProd.code, 0, stagingProd.stderr);
+        assert.deepEqual(JSON.parse(devStaging.stdout).stacks, ["dev", "staging"]);
+        assert.deepEqual(JSON.parse(stagingProd.stdout).stacks, ["staging", "prod"]);
+        // From dev, staging gains prod's guarantees: protection, object lock, the audit device.
+        const a = summaryOf(devStaging.stdout);
+        assert.match(a, /^protect: on in staging only \(\d+ resources\)$/m);
+        assert.match(a, /^only in staging: \d+ resources \(.*aws:s3\/bucketObjectLockConfiguration:BucketObjectLockConfiguration ×2.*vault:index\/audit:Audit ×1/m);
+        assert.match(a, /^inputs\.allowedAccountIds#\[\]: "111122223333" → "777788889999"/m);
+        // From staging to prod, those stay equal; what differs is its own account, its own KV mount and shorter retention.
+        const b = summaryOf(stagingProd.stdout);
+        assert.doesNotMatch(b, /^protect:/m);
+        assert.doesNotMatch(b, /^only in prod:/m);
+        assert.doesNotMatch(b, /objectLockEnabled/);
+        assert.match(b, /^only in staging: 3 resources \(.*vault:index\/mount:Mount ×1/m);
+        assert.match(b, /^inputs\.rules\[\]\.expiration\.days: 14 → 35 \(2 resources\)$/m);
+        assert.match(b, /^inputs\.allowedAccountIds#\[\]: "777788889999" → "444455556666"/m);
+        assert.doesNotMatch(stagingProd.stdout, /urn:pulumi:(staging|prod)::/);
+    });
+
     it("writes the whole plan into a pipe that reads slowly", async () => {
         // A shell pipeline into a reader that starts late: output queued at exit must not be lost.
         const script = `${JSON.stringify(process.execPath)} --import tsx tools/plan.ts --stack prod --json --now ${NOW} 2>/dev/null | (sleep 1; cat)`;

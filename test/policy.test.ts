@@ -126,7 +126,7 @@ describe("the policy pack against good and bad resources", () => {
     it("reads policy config files that name only real policies and declared settings", () => {
         const dir = path.join(__dirname, "..", "policy", "config");
         const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
-        assert.deepEqual(files.sort(), ["dev.json", "prod.json"]);
+        assert.deepEqual(files.sort(), ["dev.json", "prod.json", "staging.json"]); // one per stack file
         for (const file of files) {
             const config = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as PolicyPackConfig;
             for (const [name, value] of Object.entries(config)) {

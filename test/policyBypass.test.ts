@@ -159,12 +159,14 @@ describe("class 7: a prod stack that turns a promise off (the real program, prod
         });
     }
 
-    it("each promise has its own policy, required by prod.json, off in dev.json", () => {
+    it("each promise has its own policy, required by prod.json and staging.json (prod's rehearsal), off in dev.json", () => {
+        const stagingConfig = require("../policy/config/staging.json") as PolicyPackConfig;
         const promises = policies.filter((p) => p.name.startsWith("prod-")).map((p) => p.name).sort();
         assert.deepEqual(promises, ["prod-object-lock", "prod-reloader-ha", "prod-rotation-schedule", "prod-rotation-unscheduled", "prod-tls-urls", "prod-vault-audit"]);
         for (const name of promises) {
             assert.equal((prodConfig[name] as { require?: boolean }).require, true, `prod.json ${name}`);
             assert.equal((devConfig[name] as { require?: boolean }).require, false, `dev.json ${name}`);
+            assert.equal((stagingConfig[name] as { require?: boolean }).require, true, `staging.json ${name}`);
         }
     });
 

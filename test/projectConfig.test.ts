@@ -44,7 +44,7 @@ describe("Pulumi.yaml's config declarations, as the engine applies them", () => 
         for (const [key, d] of Object.entries(project.config)) assert.ok(d.type, `${key} has no type: the engine would not check it`);
     });
 
-    for (const stack of ["dev", "prod"]) {
+    for (const stack of ["dev", "staging", "prod"]) {
         for (const withSecrets of [true, false]) {
             it(`Pulumi.${stack}.yaml passes the engine's check ${withSecrets ? "with" : "without"} operator secrets set`, () => {
                 // Without: a stack no one ran `pulumi config set --secret` on yet (dev needs none).

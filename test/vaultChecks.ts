@@ -87,7 +87,7 @@ export function sensitiveValues(result: RunResult): string[] {
 }
 
 export interface VaultExpectations {
-    stack: "dev" | "prod";
+    stack: "dev" | "staging" | "prod";
     /** The audit device exists (prod) or not (dev). */
     audit: boolean;
     /** KV mount, KV secrets and audit device are protected and retained (prod). */

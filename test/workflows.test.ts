@@ -182,7 +182,7 @@ describe("permissions", () => {
 describe("runners: stack jobs inside the network, everything else on GitHub-hosted runners", () => {
     it("run every job that holds stack credentials on its stack's self-hosted runners, in its stack's environment", () => {
         const credentialed = runs.filter(holdsCredentials);
-        assert.equal(credentialed.length, 4, "preview dev, preview prod, up dev, up prod");
+        assert.equal(credentialed.length, 6, "preview dev, staging and prod, up dev, staging and prod");
         for (const r of credentialed) {
             const where = `${r.file}:${r.id}${r.matrix.stack ? ` (${r.matrix.stack})` : ""}`;
             assert.ok(r.environment, `${where} names a GitHub environment`);
@@ -262,23 +262,24 @@ describe("pull requests", () => {
 describe("deploys from main", () => {
     const deploy = workflows["deploy.yml"];
 
-    it("test first, then update dev, then prod", () => {
+    it("test first, then update dev, then staging, then prod", () => {
         assert.equal(deploy.jobs.test.uses, "./.github/workflows/ci.yml");
         assert.equal(deploy.jobs["up-dev"].needs, "test");
-        assert.equal(deploy.jobs["up-prod"].needs, "up-dev");
-        for (const id of ["up-dev", "up-prod"]) assert.equal(pulumiStep(deploy.jobs[id].steps!)!.with!.policyPacks, "policy", id);
+        assert.equal(deploy.jobs["up-staging"].needs, "up-dev");
+        assert.equal(deploy.jobs["up-prod"].needs, "up-staging");
+        for (const id of ["up-dev", "up-staging", "up-prod"]) assert.equal(pulumiStep(deploy.jobs[id].steps!)!.with!.policyPacks, "policy", id);
     });
 
     it("update each stack in its own concurrency group, never cancelled", () => {
-        const groups = ["up-dev", "up-prod"].map((id) => {
+        const groups = ["up-dev", "up-staging", "up-prod"].map((id) => {
             const c = deploy.jobs[id].concurrency as { group: string; "cancel-in-progress"?: boolean };
             assert.equal(c["cancel-in-progress"], false, id);
             return c.group;
         });
-        assert.deepEqual(groups, ["pulumi-up-dev", "pulumi-up-prod"]);
+        assert.deepEqual(groups, ["pulumi-up-dev", "pulumi-up-staging", "pulumi-up-prod"]);
         // No other job shares an update group: a preview must not replace a pending deploy.
         for (const { file, id, job } of runs) {
-            if (!["up-dev", "up-prod"].includes(id)) assert.ok(!groups.includes(String(groupOf(job))), `${file}:${id}`);
+            if (!["up-dev", "up-staging", "up-prod"].includes(id)) assert.ok(!groups.includes(String(groupOf(job))), `${file}:${id}`);
         }
         assert.match(String(groupOf(workflows["preview.yml"].jobs.preview)), /\$\{\{ matrix\.stack \}\}/);
     });
@@ -442,7 +443,7 @@ describe("Vault's CA for the Pulumi Vault provider", () => {
                 assert.equal(tracked.status, 0, `${vault.caCertFile} is not tracked by git (ignored?): ${tracked.stderr}`);
             }
         }
-        // Both stacks are covered by the previews and the deploys.
+        // Every stack is covered by the previews and the deploys.
         for (const stack of stacks) assert.ok(pulumiRuns.filter((p) => p.stack === stack).length >= 2, `${stack}: previewed and deployed`);
     });
 });

@@ -35,8 +35,10 @@ export interface CiEnvironment {
 
 export const ciEnvironments: readonly CiEnvironment[] = [
     { name: "preview-dev", stack: "dev", purpose: "preview", runnerLabel: "platform-dev", requiredReviewers: false, deploymentBranches: "any" },
+    { name: "preview-staging", stack: "staging", purpose: "preview", runnerLabel: "platform-staging", requiredReviewers: true, deploymentBranches: "any" },
     { name: "preview-prod", stack: "prod", purpose: "preview", runnerLabel: "platform-prod", requiredReviewers: true, deploymentBranches: "any" },
     { name: "dev", stack: "dev", purpose: "deploy", runnerLabel: "platform-dev", requiredReviewers: false, deploymentBranches: "main" },
+    { name: "staging", stack: "staging", purpose: "deploy", runnerLabel: "platform-staging", requiredReviewers: true, deploymentBranches: "main" },
     { name: "production", stack: "prod", purpose: "deploy", runnerLabel: "platform-prod", requiredReviewers: true, deploymentBranches: "main" },
 ];
 
