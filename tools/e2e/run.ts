@@ -19,7 +19,7 @@
  */
 import { LocalWorkspace, PulumiCommand, Stack, EngineEvent } from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
@@ -162,10 +162,12 @@ async function main_(): Promise<number> {
 
         // ---- The engine's own config check of every stack file, with the whole program.
         await scenario("config", "the engine accepts every stack file's config and runs the whole program up to its first plugin", async () => {
+            // Every committed stack file; a KMS secrets provider is swapped for this run's passphrase one.
             const files: [string, string][] = [
-                ["dev", readFileSync(path.join(repoRoot, "Pulumi.dev.yaml"), "utf8")],
-                // prod's secrets provider is AWS KMS; here the same config under a passphrase provider.
-                ["prod", readFileSync(path.join(repoRoot, "Pulumi.prod.yaml"), "utf8").replace(/^(secretsprovider|encryptedkey):.*$/gm, "")],
+                ...readdirSync(repoRoot)
+                    .map((f) => /^Pulumi\.([^.]+)\.yaml$/.exec(f))
+                    .filter((m): m is RegExpExecArray => m !== null)
+                    .map((m): [string, string] => [m[1], readFileSync(path.join(repoRoot, m[0]), "utf8").replace(/^(secretsprovider|encryptedkey):.*$/gm, "")]),
                 [STACK, e2eStackText(servers)],
             ];
             const lines: string[] = [];
