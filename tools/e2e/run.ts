@@ -415,7 +415,7 @@ async function main_(): Promise<number> {
             return `refused while protected; destroyed in ${timings.destroySeconds} s, nothing left`;
         });
         blocked("j-vault", "destroy leaves nothing of the stack in Vault", "Vault's resources are not under the engine here (no vault plugin)");
-        blocked("7", "stretch: ESO and Reloader built from Go modules propagate a rotation", "not attempted this session");
+        blocked("7", "stretch: ESO and Reloader built from Go modules propagate a rotation", "not built yet: the ESO controller and Reloader are not in the toolchain");
     } finally {
         await servers.stop();
     }
