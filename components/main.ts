@@ -58,9 +58,9 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         config,
         provider: providers.kubernetes,
         properties: Object.fromEntries(config.apps.map((app) => [app.name, credentials[app.name].properties])),
-        // The KV secret's version: known only after Vault holds the new data, so ESO's force-sync
-        // can never fire before the write it is meant to pick up.
-        dataVersions: Object.fromEntries(config.apps.map((app) => [app.name, vaultPlatform.apps[app.name].dataVersion])),
+        // The KV secret's version (and each granted secret's): known only after Vault holds the new
+        // data, so ESO's force-sync and the login ConfigMap never move before the write they announce.
+        dataVersions: Object.fromEntries(config.apps.map((app) => [app.name, vaultPlatform.apps[app.name].readVersion])),
         // The IRSA roles the backup ServiceAccounts are annotated with.
         backupRoleArns: Object.fromEntries(
             config.apps.map((app) => [app.name, Object.fromEntries(Object.entries(backups?.targets[app.name] ?? {}).map(([t, o]) => [t, o.roleArn]))]),
@@ -81,6 +81,8 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         backupKeyArn: backups?.key.arn,
         /** Per app: the ExternalSecret, its target Secret and store, and the current force-sync value. */
         externalSecrets: kubernetes.externalSecrets,
+        /** Per `vault`-delivery app: its login ConfigMap (Vault address, role, auth mount, KV path, grants, version). */
+        vaultLogins: kubernetes.vaultLogins,
         /** Per app and backup target: ServiceAccount, IAM role ARN, and whether this program manages it. */
         backupServiceAccounts: kubernetes.backupServiceAccounts,
         providers: pulumi.output({ vault: providers.vault.urn, ...(providers.aws ? { aws: providers.aws.urn } : {}), kubernetes: providers.kubernetes.urn }),

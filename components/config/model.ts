@@ -54,7 +54,33 @@ export interface SecretSpec {
     /** The operator's value, for `supplied` secrets that were set. */
     supplied?: Sensitive;
     description?: string;
+    /** Consumer apps this secret is granted to (empty: the owner's alone). */
+    grants: GrantSpec[];
+    /** Where a granted secret is also written, alone: `<prefix>/<owner>/<env>/shared/<key>` (only with grants). */
+    shared?: { kvPath: string; vaultDataPath: string; vaultMetadataPath: string };
 }
+
+export interface GrantSpec {
+    /** The consumer app. */
+    app: string;
+    /** Key in the consumer's Secret for the main property (the owner's env by default). */
+    env?: string;
+}
+
+/** A secret another app granted to this one, as the consumer sees it. */
+export interface GrantedSecret {
+    /** `<owner>/<key>`. */
+    id: string;
+    owner: string;
+    key: string;
+    /** The shared path relative to the mount, and its full KV v2 data path. */
+    kvPath: string;
+    vaultDataPath: string;
+    /** The properties at that path, each with the env it has in the consumer. */
+    properties: PropertySpec[];
+}
+
+export type Delivery = "externalSecret" | "vault" | "both";
 
 export interface BackupSpec {
     /** postgres, qdrant. */
@@ -92,6 +118,26 @@ export interface AppSpec {
     authDelegatorBindingName: string;
     secrets: SecretSpec[];
     backups: BackupSpec[];
+    /** externalSecret (store, ExternalSecret, Secret), vault (the app logs in itself) or both. */
+    delivery: Delivery;
+    /** `vault` delivery: the workload ServiceAccounts its Vault role binds (empty otherwise). */
+    workloadServiceAccounts: string[];
+    /** `vault` delivery: the Kubernetes auth role the workloads log in with, <app>-workload-<env>. */
+    workloadRoleName: string;
+    /** `vault` delivery: the ConfigMap with the login settings, and the keys of address and role. */
+    vaultLogin: { configMapName: string; addressKey: string; roleKey: string };
+    /** Secrets other apps granted to this one (read at their shared paths). */
+    granted: GrantedSecret[];
+}
+
+/** Whether an app gets a store, an ExternalSecret and a target Secret. */
+export function usesExternalSecret(app: Pick<AppSpec, "delivery">): boolean {
+    return app.delivery !== "vault";
+}
+
+/** Whether an app logs in to Vault itself with its workload ServiceAccounts. */
+export function usesVaultLogin(app: Pick<AppSpec, "delivery">): boolean {
+    return app.delivery !== "externalSecret";
 }
 
 export type PlatformConfig = Omit<ParsedStackConfig, "apps" | "suppliedSecrets"> & {
@@ -104,8 +150,17 @@ export type PlatformConfig = Omit<ParsedStackConfig, "apps" | "suppliedSecrets">
     backupKeyAlias: string;
 };
 
+/** The ClusterRoleBinding that lets a ServiceAccount's tokens review themselves (Vault has no reviewer JWT). */
+export function authDelegatorBindingName(namespace: string, serviceAccount: string): string {
+    return `vault-auth-delegator-${namespace}-${serviceAccount}`;
+}
+
 export function isGenerated(source: SecretSourceConfig): boolean {
     return source.kind === "random-bytes" || source.kind === "password";
+}
+
+function sharedPaths(mount: string, kvPath: string) {
+    return { kvPath, vaultDataPath: `${mount}/data/${kvPath}`, vaultMetadataPath: `${mount}/metadata/${kvPath}` };
 }
 
 /** Appends a suffix in the case of the base (JWT_SECRET → JWT_SECRET_PRIMARY, jwt_secret → jwt_secret_primary). */
@@ -150,6 +205,8 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
                     properties: expandProperties(key, s),
                     supplied: supplied === undefined ? undefined : new Sensitive(supplied),
                     description: s.description,
+                    grants: s.grants.map((g) => ({ app: g.app, env: g.env ?? s.env })),
+                    shared: s.grants.length === 0 ? undefined : sharedPaths(mount, `${kvPath}/shared/${key}`),
                 };
             });
             const backups: BackupSpec[] = Object.entries(app.backups)
@@ -174,11 +231,35 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
                 vaultMetadataPath: `${mount}/metadata/${kvPath}`,
                 readPolicyName: `${name}-secrets-read-${env}`,
                 vaultRoleName: `${name}-secrets-reader-${env}`,
-                authDelegatorBindingName: `vault-auth-delegator-${app.namespace}-${readerServiceAccount}`,
+                authDelegatorBindingName: authDelegatorBindingName(app.namespace, readerServiceAccount),
                 secrets,
                 backups,
+                delivery: app.delivery,
+                workloadServiceAccounts: app.serviceAccounts.workloads ?? [],
+                workloadRoleName: `${name}-workload-${env}`,
+                vaultLogin: { configMapName: app.vaultLogin.configMapName ?? `${name}-vault-login`, addressKey: app.vaultLogin.addressKey, roleKey: app.vaultLogin.roleKey },
+                granted: [] as GrantedSecret[],
             };
         });
+    // Grants, from the owner's side to the consumer's (rules.ts refuses unknown consumers).
+    const byName = new Map(apps.map((a) => [a.name, a]));
+    for (const owner of apps) {
+        for (const s of owner.secrets) {
+            for (const g of s.grants) {
+                const consumer = byName.get(g.app);
+                if (!consumer || !s.shared) continue;
+                const secretConfig = parsed.apps[owner.name].secrets[s.key];
+                consumer.granted.push({
+                    id: s.id,
+                    owner: owner.name,
+                    key: s.key,
+                    kvPath: s.shared.kvPath,
+                    vaultDataPath: s.shared.vaultDataPath,
+                    properties: expandProperties(s.key, { ...secretConfig, env: g.env }),
+                });
+            }
+        }
+    }
     const { apps: _apps, suppliedSecrets: _supplied, ...rest } = parsed;
     return { ...rest, project, stack, apps, backupKeyAlias: `alias/${parsed.backup?.bucketPrefix ?? ""}-backups-${env}` };
 }

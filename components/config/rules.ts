@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { templateReferences } from "../credentials/compose";
 import { pipelinePolicyNames } from "../vault/policies";
-import { AppSpec, expandProperties, isGenerated, PlatformConfig } from "./model";
+import { AppSpec, authDelegatorBindingName, expandProperties, isGenerated, PlatformConfig } from "./model";
 import { durationSeconds, parseQuantity, ParsedStackConfig, secretDataKeyProblem } from "./schema";
 import { literalPassword, tlsViolation, UNKNOWN } from "./tls";
 
@@ -158,7 +158,9 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
             }
         }
         const values = probeValues(app);
-        if (!Object.values(app.secrets).some((s) => expandProperties("x", s).some((p) => p.env !== undefined))) {
+        if (Object.keys(app.secrets).length === 0 && appSpec(appName).granted.length === 0) add([...base, "secrets"], "an app needs at least one secret (or a grant of another app's)");
+        const grantedEnvs = appSpec(appName).granted.some((g) => g.properties.some((p) => p.env !== undefined));
+        if (app.delivery !== "vault" && !grantedEnvs && !Object.values(app.secrets).some((s) => expandProperties("x", s).some((p) => p.env !== undefined))) {
             add([...base, "secrets"], "no secret has an env key, so the app's ExternalSecret would sync nothing into its Secret: give at least one secret an env");
         }
         for (const [key, s] of Object.entries(app.secrets)) {
@@ -371,6 +373,168 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
         add(["aws", "eks", "oidcIssuerUrl"], `names ${issuerHost}, but aws.eks.oidcProviderArn federates ${arnHost}`);
     }
     problems.push(...crossCatalogRules(c, resolved));
+    problems.push(...deliveryRules(c, resolved), ...grantRules(c, resolved), ...derivedKeyRules(c));
+    return problems;
+}
+
+/**
+ * `vault` delivery: the role binds the app's own workload ServiceAccounts, never the reader ESO
+ * logs in as, and the names it adds (role, ConfigMap, bindings) have one owner each.
+ */
+function deliveryRules(c: ParsedStackConfig, resolved: PlatformConfig): Problem[] {
+    const problems: Problem[] = [];
+    const add = (path: (string | number)[], message: string) => problems.push({ path, message });
+    const owners = new Map<string, string>();
+    const claim = (kind: string, name: string, owner: string, path: (string | number)[]) => {
+        const other = owners.get(`${kind}\u0000${name}`);
+        if (other !== undefined && other !== owner) add(path, `${kind} ${name} is also ${other}'s: two resources cannot share it`);
+        else owners.set(`${kind}\u0000${name}`, owner);
+    };
+    // The readers' names first, unreported here (crossCatalogRules reports their collisions).
+    for (const app of resolved.apps) {
+        owners.set(`Vault Kubernetes auth role\u0000${app.vaultRoleName}`, `apps.${app.name}`);
+        owners.set(`ClusterRoleBinding\u0000${app.authDelegatorBindingName}`, `apps.${app.name}`);
+    }
+    for (const app of resolved.apps) {
+        const base = ["apps", app.name];
+        const workloads = c.apps[app.name].serviceAccounts.workloads;
+        if (app.delivery === "externalSecret") {
+            if (workloads !== undefined) add([...base, "serviceAccounts", "workloads"], "binds a Vault role only with delivery vault or both: set delivery, or remove the workloads");
+            continue;
+        }
+        if (app.workloadServiceAccounts.length === 0) {
+            add([...base, "serviceAccounts", "workloads"], `is required with delivery ${app.delivery}: the app's own ServiceAccounts, the only ones its Vault role binds`);
+        }
+        const seen = new Set<string>();
+        app.workloadServiceAccounts.forEach((sa, i) => {
+            const path = [...base, "serviceAccounts", "workloads", i];
+            if (seen.has(sa)) add(path, `${sa} is listed twice`);
+            seen.add(sa);
+            if (sa === app.readerServiceAccount) add(path, `${sa} is the app's secrets reader (External Secrets' login); a workload needs its own ServiceAccount`);
+            if (app.backups.some((b) => b.serviceAccount === sa)) add(path, `${sa} is a backup job's ServiceAccount, which must not read the app's secrets`);
+            claim("ClusterRoleBinding", authDelegatorBindingName(app.namespace, sa), `apps.${app.name}`, path);
+        });
+        claim("Vault Kubernetes auth role", app.workloadRoleName, `apps.${app.name}`, base);
+        const why = vaultNameProblem(app.workloadRoleName);
+        if (why) add(base, `Vault role ${app.workloadRoleName} ${why}`);
+        claim("ConfigMap", `${app.namespace}/${app.vaultLogin.configMapName}`, `apps.${app.name}`, [...base, "vaultLogin", "configMapName"]);
+        if (app.vaultLogin.addressKey === app.vaultLogin.roleKey) add([...base, "vaultLogin", "roleKey"], `must differ from addressKey (${app.vaultLogin.addressKey})`);
+        for (const fixed of VAULT_LOGIN_FIXED_KEYS) {
+            for (const k of ["addressKey", "roleKey"] as const) {
+                if (app.vaultLogin[k] === fixed) add([...base, "vaultLogin", k], `${fixed} is a key the login ConfigMap already holds`);
+            }
+        }
+    }
+    return problems;
+}
+
+/** ConfigMap keys of a `vault` app's login ConfigMap besides its address and role keys. */
+export const VAULT_LOGIN_FIXED_KEYS = ["VAULT_AUTH_PATH", "VAULT_KV_MOUNT", "VAULT_KV_PATH", "VAULT_NAMESPACE", "VAULT_KV_GRANTS", "VAULT_KV_VERSION"] as const;
+
+/**
+ * Grants: each names a consumer of the catalog other than the owner, once per secret; the
+ * consumer's Secret keys stay unique; a consumer reading through an ExternalSecret gets a key.
+ */
+function grantRules(c: ParsedStackConfig, resolved: PlatformConfig): Problem[] {
+    const problems: Problem[] = [];
+    const add = (path: (string | number)[], message: string) => problems.push({ path, message });
+    const appNames = Object.keys(c.apps);
+    // Secret keys each consumer's ExternalSecret already writes.
+    const envOwners = new Map<string, Map<string, string>>();
+    for (const [appName, app] of Object.entries(c.apps)) {
+        const envs = new Map<string, string>();
+        for (const [key, s] of Object.entries(app.secrets)) for (const p of expandProperties(key, s)) if (p.env !== undefined) envs.set(p.env, `apps.${appName}.secrets.${key}`);
+        envOwners.set(appName, envs);
+    }
+    for (const [owner, app] of Object.entries(c.apps)) {
+        for (const [key, s] of Object.entries(app.secrets)) {
+            const seen = new Map<string, number>();
+            s.grants.forEach((g, i) => {
+                const path = ["apps", owner, "secrets", key, "grants", i];
+                if (!Object.hasOwn(c.apps, g.app)) {
+                    const near = nearest(g.app, appNames);
+                    add([...path, "app"], `no app ${g.app} in the catalog${near ? ` (did you mean ${near}?)` : ""}`);
+                    return;
+                }
+                if (g.app === owner) {
+                    add([...path, "app"], `${owner} owns ${owner}/${key}: granting an app its own secret is a grant cycle`);
+                    return;
+                }
+                const first = seen.get(g.app);
+                if (first !== undefined) {
+                    const name = (j: number) => s.grants[j].env ?? s.env ?? key;
+                    add([...path, "app"], `${g.app} is already granted ${owner}/${key} (grants.${first}, as ${name(first)}); a consumer is granted a secret once, under one name, not also as ${name(i)}`);
+                    return;
+                }
+                seen.set(g.app, i);
+                const consumer = c.apps[g.app];
+                const env = g.env ?? s.env;
+                if (env === undefined) {
+                    if (consumer.delivery !== "vault") add([...path, "env"], `is required: ${g.app} reads through an ExternalSecret, and ${owner}/${key} has no env to default to`);
+                    return;
+                }
+                for (const p of expandProperties(key, { ...s, env })) {
+                    if (p.env === undefined) continue;
+                    const why = secretDataKeyProblem(p.env);
+                    if (why) add([...path, "env"], `becomes ${p.env.slice(0, 60)} for the ${p.slot} slot, which ${why}`);
+                    const envs = envOwners.get(g.app)!;
+                    const other = envs.get(p.env);
+                    if (other) add([...path, "env"], `${g.app}'s Secret key ${p.env} is already ${other}'s`);
+                    else envs.set(p.env, `apps.${owner}.secrets.${key}.grants.${i}`);
+                }
+            });
+            if (s.grants.length > 0 && s.source.kind === "supplied" && !s.source.required) {
+                add(["apps", owner, "secrets", key, "grants"], "grants an optional supplied secret: a consumer would read a path that may not exist; make it required");
+            }
+        }
+    }
+    void resolved;
+    return problems;
+}
+
+/**
+ * Derived keys (`jwt`): the signing key is a generated secret of the same app with a scheduled
+ * rotation (the token's exp is that rotation); following signing keys never loops.
+ */
+function derivedKeyRules(c: ParsedStackConfig): Problem[] {
+    const problems: Problem[] = [];
+    const add = (path: (string | number)[], message: string) => problems.push({ path, message });
+    for (const [appName, app] of Object.entries(c.apps)) {
+        for (const [key, s] of Object.entries(app.secrets)) {
+            if (s.source.kind !== "jwt") continue;
+            const path = ["apps", appName, "secrets", key, "source", "signingKey"];
+            // Follow the chain of signing keys: a loop is a cycle, whatever its length.
+            const chain = [key];
+            let current = s.source.signingKey;
+            let problem: string | undefined;
+            for (;;) {
+                if (chain.includes(current)) {
+                    problem = `derives from itself: ${[...chain, current].map((k) => `${appName}/${k}`).join(" -> ")} is a cycle`;
+                    break;
+                }
+                const next = Object.hasOwn(app.secrets, current) ? app.secrets[current] : undefined;
+                if (!next) {
+                    const near = nearest(current, Object.keys(app.secrets));
+                    problem = `names no secret of apps.${appName}${near ? ` (did you mean ${near}?)` : ""}: a JWT is signed with a secret of its own app`;
+                    break;
+                }
+                if (next.source.kind !== "jwt") break;
+                chain.push(current);
+                current = next.source.signingKey;
+            }
+            if (problem) {
+                add(path, problem);
+                continue;
+            }
+            const signer = app.secrets[s.source.signingKey];
+            if (!isGenerated(signer.source)) {
+                add(path, `${s.source.signingKey} is ${signer.source.kind}: a JWT is signed with a generated secret (random-bytes or password), whose rotation re-derives it`);
+                continue;
+            }
+            const maxAge = signer.maxAgeDays ?? c.rotation.maxAgeDays;
+            if (maxAge <= 0) add(path, `${s.source.signingKey} has no scheduled rotation (maxAgeDays 0), so the token would have no expiry: give it a maxAgeDays`);
+        }
+    }
     return problems;
 }
 

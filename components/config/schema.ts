@@ -285,13 +285,50 @@ const plainSource = z
     })
     .strict();
 
+/** A JWT claim name the program does not set itself (it sets iat and exp). */
+const jwtClaimName = z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$/, "must be a JWT claim name (letters, digits, '_', ':', '.', '-')")
+    .refine((k) => !["iat", "exp", "nbf"].includes(k), "is set by the program (iat: the signing secret's last rotation; exp: its next scheduled one)");
+
+/**
+ * A derived key (runbook 002, self-hosted Supabase): an HS256 JWT signed with another secret of
+ * the same app, such as the anon and service-role keys signed with the JWT secret. `iat` is when
+ * the signing secret was last generated and `exp` its next scheduled rotation, so the token is
+ * re-derived in the same `up` that rotates its key, and a no-change `up` changes nothing.
+ */
+const jwtSource = z
+    .object({
+        kind: z.literal("jwt"),
+        /** Catalog key of the signing secret, in the same app: a generated secret with scheduled rotation. */
+        signingKey: propertyName,
+        /** Claims, in this order (role: anon, iss: supabase); iat and exp are added. */
+        claims: mapOf(jwtClaimName, z.union([text.max(1024), z.number(), z.boolean()]), "a mapping of claim names to values").prefault({}),
+    })
+    .strict();
+
 export const secretSource = z.discriminatedUnion("kind", [
     randomBytesSource,
     passwordSource,
     composedSource,
     suppliedSource,
     plainSource,
+    jwtSource,
 ]);
+
+/**
+ * A grant of a secret to another app of the catalog (runbook 002's access patterns): the secret
+ * is written, on its own, to `<prefix>/<owner>/<env>/shared/<secret>`, and the consumer's read
+ * policy gets exactly that path (never the owner's own path).
+ */
+const grant = z
+    .object({
+        /** The consumer app. */
+        app: dnsLabel,
+        /** Key in the consumer's Secret (and ConfigMap listing); defaults to the owner's env. */
+        env: secretKeyName.optional(),
+    })
+    .strict();
 
 const catalogSecret = z
     .object({
@@ -310,6 +347,8 @@ const catalogSecret = z
         /** Overrides rotation.maxAgeDays for this secret; 0 disables scheduled rotation for it. */
         maxAgeDays: z.number().int().min(0).max(3650, "must be at most 3650 (ten years)").optional(),
         description: z.string().optional(),
+        /** Consumer apps that read this secret too, each through its own policy on the secret's shared path only. */
+        grants: z.array(grant).max(64).default([]),
     })
     .strict();
 
@@ -339,6 +378,26 @@ const app = z
             .object({
                 /** The ServiceAccount External Secrets logs in to Vault as, for this app only. */
                 reader: dnsSubdomain.optional(),
+                /** `vault` delivery: the app's own workload ServiceAccounts (its chart's), the only ones its Vault role binds. */
+                workloads: z.array(dnsSubdomain).max(16).optional(),
+            })
+            .strict()
+            .prefault({}),
+        /**
+         * How the app gets its values: `externalSecret` (runbook 001: a store, an ExternalSecret and its
+         * target Secret), `vault` (runbook 000: the app logs in to Vault itself with its workload
+         * ServiceAccount; no store, no ExternalSecret, no Secret), or `both`.
+         */
+        delivery: z.enum(["externalSecret", "vault", "both"]).default("externalSecret"),
+        /** `vault` delivery: the ConfigMap this program writes with the login settings (nothing secret). */
+        vaultLogin: z
+            .object({
+                /** Defaults to `<app>-vault-login`. */
+                configMapName: dnsSubdomain.optional(),
+                /** ConfigMap key of Vault's address (runbook 000: SOMA_VAULT_URL). */
+                addressKey: secretKeyName.default("VAULT_ADDR"),
+                /** ConfigMap key of the app's Vault role (runbook 000: SOMA_VAULT_ROLE). */
+                roleKey: secretKeyName.default("VAULT_ROLE"),
             })
             .strict()
             .prefault({}),
@@ -346,7 +405,8 @@ const app = z
         storeName: dnsSubdomain.optional(),
         /** Backup targets (postgres, qdrant): one encrypted bucket and one IRSA role each. */
         backups: mapOf(dnsLabel, backupTarget, "a mapping of backup targets").prefault({}),
-        secrets: mapOf(propertyName, catalogSecret, "a mapping of secrets").refine((s) => Object.keys(s).length > 0, "an app needs at least one secret"),
+        /** May be empty only for an app that is granted secrets (rules.ts). */
+        secrets: mapOf(propertyName, catalogSecret, "a mapping of secrets"),
     })
     .strict();
 

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AppSpec, PropertySpec, SourceKind } from "../config/model";
 import { renderTemplate, templateReferences } from "./compose";
 import { GeneratedSecret } from "./generatedSecret";
+import { epochSeconds, signJwt } from "./jwt";
 import { rotationCounter, schedulePeriod } from "./rotation";
 import { advance, RotationState } from "./rotationState";
 
@@ -34,6 +35,14 @@ export interface InventoryEntry {
     nextScheduledRotation?: string;
     /** Whether a value is present (supplied secrets may be optional and unset). */
     present: boolean;
+    /** Consumer apps the secret is granted to, each reading it at `sharedPath` only (empty: the owner's alone). */
+    consumers: string[];
+    /** Where a granted secret is written on its own: `<mount>/data/<prefix>/<owner>/<env>/shared/<secret>`. */
+    sharedPath?: string;
+    /** Derived keys: the catalog key of the signing secret. */
+    signingKey?: string;
+    /** Derived keys: the token's expiry (the signing secret's next scheduled rotation), YYYY-MM-DD. */
+    expires?: string;
 }
 
 /**
@@ -49,12 +58,15 @@ export class AppCredentials extends pulumi.ComponentResource {
     /** The rotation counters applied, per "<app>/<secret>": a stack output the next update reads. */
     readonly rotationState: pulumi.Output<RotationState>;
     readonly inventory: InventoryEntry[];
+    /** Per granted secret (catalog key): its properties alone, secret, for its shared path. */
+    readonly sharedData: Record<string, pulumi.Output<Record<string, string>>>;
 
     constructor(name: string, args: AppCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:credentials:AppCredentials", name, {}, opts);
         const { app, epoch, now, previous } = args;
         const values: Record<string, pulumi.Output<string>> = Object.create(null);
         const applied: pulumi.Output<[string, { applied: number; offset: number }]>[] = [];
+        const signers: Record<string, { value: pulumi.Output<string>; lastRotated: pulumi.Output<string>; next?: string }> = Object.create(null);
         this.inventory = [];
         this.properties = [];
 
@@ -70,6 +82,8 @@ export class AppCredentials extends pulumi.ComponentResource {
                 generation: s.generation,
                 maxAgeDays: s.maxAgeDays,
                 present: true,
+                consumers: s.grants.map((g) => g.app),
+                sharedPath: s.shared?.vaultDataPath,
             };
             if (s.source.kind === "random-bytes" || s.source.kind === "password") {
                 const period = schedulePeriod(now, epoch, s.maxAgeDays);
@@ -82,6 +96,10 @@ export class AppCredentials extends pulumi.ComponentResource {
                 entry.rotationCounter = g.appliedRotation;
                 entry.lastRotated = g.lastRotated;
                 entry.nextScheduledRotation = period.next;
+                // What a derived key signed with this secret needs: the current (primary) value,
+                // when it was generated, and when it is next rotated.
+                const current = s.properties.find((p) => p.slot === "value" || p.slot === "primary")!;
+                signers[s.key] = { value: g.values[current.property], lastRotated: g.lastRotated, next: period.next };
             } else if (s.source.kind === "supplied") {
                 if (s.supplied) values[s.properties[0].property] = pulumi.secret(s.supplied.reveal());
                 else entry.present = false;
@@ -89,6 +107,23 @@ export class AppCredentials extends pulumi.ComponentResource {
                 values[s.properties[0].property] = pulumi.output(s.source.value);
             }
             this.inventory.push(entry);
+        }
+        // Derived keys, after the generated ones they are signed with (rules.ts: a generated secret of
+        // this app with scheduled rotation). iat is when the signing secret was generated and exp its
+        // next scheduled rotation: both change exactly when the key does (or a period ends), so the
+        // token is re-derived in the same `up` as its key and a no-change `up` leaves it as it is.
+        for (const s of app.secrets) {
+            if (s.source.kind !== "jwt") continue;
+            const { signingKey, claims } = s.source;
+            const signer = signers[signingKey];
+            if (!signer?.next) throw new Error(`${s.id}: signing key ${signingKey} is not a generated secret with scheduled rotation`);
+            const exp = epochSeconds(signer.next);
+            values[s.properties[0].property] = pulumi.secret(
+                pulumi.all([signer.value, signer.lastRotated]).apply(([key, rotated]) => signJwt(claims, epochSeconds(rotated), exp, key)),
+            );
+            const entry = this.inventory.find((e) => e.secret === s.key)!;
+            entry.signingKey = signingKey;
+            entry.expires = signer.next;
         }
         for (const s of app.secrets) {
             if (s.source.kind !== "composed") continue;
@@ -102,6 +137,13 @@ export class AppCredentials extends pulumi.ComponentResource {
 
         for (const s of app.secrets) for (const p of s.properties) if (Object.hasOwn(values, p.property)) this.properties.push(p);
         this.data = pulumi.secret(pulumi.all(values));
+        this.sharedData = {};
+        for (const s of app.secrets) {
+            if (!s.shared) continue;
+            const own: Record<string, pulumi.Output<string>> = {};
+            for (const p of s.properties) if (Object.hasOwn(values, p.property)) own[p.property] = values[p.property];
+            this.sharedData[s.key] = pulumi.secret(pulumi.all(own));
+        }
         this.rotationState = pulumi.all(applied).apply((entries) => Object.fromEntries(entries));
         this.registerOutputs({ rotationState: this.rotationState });
     }

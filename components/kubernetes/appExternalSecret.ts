@@ -43,6 +43,7 @@ export class AppExternalSecret extends pulumi.ComponentResource {
             store: args.store,
             targetSecret: app.secretName,
             refreshInterval: args.refreshInterval,
+            granted: app.granted,
         });
         // An app with no env key at all (an ExternalSecret syncing nothing) is refused by the config rules.
         // Only a hash of the version reaches the cluster. unsecret: should a caller's version come

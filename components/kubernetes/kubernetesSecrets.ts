@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { adoptionTransformation, namedObjectOptions } from "./provider";
-import type { PlatformConfig, PropertySpec } from "../config/model";
+import { PlatformConfig, PropertySpec, usesExternalSecret, usesVaultLogin } from "../config/model";
+import { VaultLogin, VaultLoginInfo } from "./vaultLogin";
 import { AppExternalSecret } from "./appExternalSecret";
 import { BackupServiceAccountInfo, BackupServiceAccounts } from "./backupServiceAccounts";
 import { ExternalSecretsOperator } from "./externalSecretsOperator";
@@ -16,7 +17,10 @@ export interface KubernetesSecretsArgs {
     readonly provider: k8s.Provider;
     /** Per app: the properties its Vault secret holds (AppCredentials.properties). */
     readonly properties: Readonly<Record<string, readonly PropertySpec[]>>;
-    /** Per app: a non-secret version of its data that changes when, and only when, its values change. */
+    /**
+     * Per app: a non-secret version of what it reads (its data and its grants) that changes when, and
+     * only when, one of those values changes.
+     */
     readonly dataVersions: Readonly<Record<string, pulumi.Input<string>>>;
     /** Per app and backup target: the IAM role the backup ServiceAccount assumes. */
     readonly backupRoleArns: Readonly<Record<string, Readonly<Record<string, pulumi.Input<string>>>>>;
@@ -36,7 +40,10 @@ export interface ExternalSecretInfo {
  * one Vault store per app, one ExternalSecret per app, Reloader, and the backup ServiceAccounts.
  */
 export class KubernetesSecrets extends pulumi.ComponentResource {
+    /** Apps with externalSecret or both delivery. */
     readonly externalSecrets: Record<string, ExternalSecretInfo>;
+    /** Apps with vault or both delivery: the login ConfigMap and what it holds. */
+    readonly vaultLogins: Record<string, VaultLoginInfo>;
     /** Per app and target. */
     readonly backupServiceAccounts: Record<string, Record<string, BackupServiceAccountInfo>>;
 
@@ -78,9 +85,41 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
         }
 
         this.externalSecrets = {};
+        this.vaultLogins = {};
         this.backupServiceAccounts = {};
         for (const app of config.apps) {
             const namespace = namespaces.get(app.namespace)!;
+            if (usesVaultLogin(app)) {
+                const login = new VaultLogin(
+                    `${name}-${app.name}-vault-login`,
+                    {
+                        app,
+                        namespace,
+                        vault: { address: config.vault.address, namespace: config.vault.namespace, authPath: config.vault.kubernetesAuth.path, kvMount: config.vault.kv.path },
+                        readVersion: args.dataVersions[app.name],
+                        provider,
+                    },
+                    { parent: this },
+                );
+                this.vaultLogins[app.name] = login.info;
+            }
+            if (usesExternalSecret(app)) this.externalSecrets[app.name] = this.externalSecret(name, app, namespace, args, operator?.release);
+            if (app.backups.length === 0) continue;
+            const backups = new BackupServiceAccounts(
+                `${name}-${app.name}-backups`,
+                { app, namespace, roleArns: args.backupRoleArns[app.name], annotateRoleArn: config.aws?.identity === "irsa", provider },
+                { parent: this },
+            );
+            this.backupServiceAccounts[app.name] = backups.accounts;
+        }
+        this.registerOutputs({ externalSecrets: this.externalSecrets, vaultLogins: this.vaultLogins, backupServiceAccounts: this.backupServiceAccounts });
+    }
+
+    /** An app's store, its ExternalSecret (own path and grants) and what app owners read about them. */
+    private externalSecret(name: string, app: PlatformConfig["apps"][number], namespace: pulumi.Input<string>, args: KubernetesSecretsArgs, operator: pulumi.Resource | undefined): ExternalSecretInfo {
+        const { config, provider } = args;
+        const eso = config.kubernetes.externalSecrets;
+        {
             const store = new VaultSecretStore(
                 `${name}-${app.name}-vault`,
                 {
@@ -98,7 +137,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
                         apiServerAudience: config.vault.kubernetesAuth.apiServerAudience,
                     },
                     provider,
-                    operator: operator?.release,
+                    operator,
                 },
                 { parent: this },
             );
@@ -112,25 +151,17 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
                     refreshInterval: eso.refreshInterval,
                     dataVersion: args.dataVersions[app.name],
                     provider,
-                    operator: operator?.release,
+                    operator,
                 },
                 { parent: this },
             );
-            this.externalSecrets[app.name] = {
+            return {
                 namespace: app.namespace,
                 externalSecret: app.secretName,
                 targetSecret: app.secretName,
                 store: { kind: store.kind, name: store.storeName },
                 forceSync: sync.forceSync,
             };
-            if (app.backups.length === 0) continue;
-            const backups = new BackupServiceAccounts(
-                `${name}-${app.name}-backups`,
-                { app, namespace, roleArns: args.backupRoleArns[app.name], annotateRoleArn: config.aws?.identity === "irsa", provider },
-                { parent: this },
-            );
-            this.backupServiceAccounts[app.name] = backups.accounts;
         }
-        this.registerOutputs({ externalSecrets: this.externalSecrets, backupServiceAccounts: this.backupServiceAccounts });
     }
 }

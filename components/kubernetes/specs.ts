@@ -159,10 +159,14 @@ export function externalSecretSpec(args: {
     store: { name: pulumi.Input<string>; kind: StoreKind };
     targetSecret: string;
     refreshInterval: string;
+    /** Secrets granted to the app: each read at its own shared path (through the app's own store and policy). */
+    granted?: readonly { kvPath: string; properties: readonly PropertySpec[] }[];
 }): ExternalSecretSpec {
-    const data = args.properties
-        .filter((p): p is PropertySpec & { env: string } => p.env !== undefined)
-        .map((p) => ({ secretKey: p.env, remoteRef: { key: args.kvPath, property: p.property } }));
+    const entries = (kvPath: string, properties: readonly PropertySpec[]) =>
+        properties
+            .filter((p): p is PropertySpec & { env: string } => p.env !== undefined)
+            .map((p) => ({ secretKey: p.env, remoteRef: { key: kvPath, property: p.property } }));
+    const data = [...entries(args.kvPath, args.properties), ...(args.granted ?? []).flatMap((g) => entries(g.kvPath, g.properties))];
     return {
         refreshInterval: args.refreshInterval,
         secretStoreRef: { name: args.store.name, kind: args.store.kind },

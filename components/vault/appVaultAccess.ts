@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as vault from "@pulumi/vault";
-import type { AppSpec } from "../config/model";
+import { AppSpec, usesExternalSecret, usesVaultLogin } from "../config/model";
 import { appReadPolicyRules } from "./policies";
 import { renderPolicy } from "./policyHcl";
 import type { StatefulOptions } from "../config/stateful";
@@ -20,6 +20,8 @@ export interface AppVaultAccessArgs {
     readonly app: AppSpec;
     /** Every property of the app (AppCredentials.data): a Pulumi secret. */
     readonly data: pulumi.Output<Record<string, string>>;
+    /** Per granted secret of the app (AppCredentials.sharedData): its properties alone, secret. */
+    readonly sharedData: Readonly<Record<string, pulumi.Output<Record<string, string>>>>;
     /** KV v2 mount path; an Output of the managed mount when this program owns it. */
     readonly mount: pulumi.Input<string>;
     /** Kubernetes auth backend path; an Output of the managed backend when this program owns it. */
@@ -47,7 +49,12 @@ export class AppVaultAccess extends pulumi.ComponentResource {
      */
     readonly dataVersion: pulumi.Output<string>;
     readonly readPolicyName: pulumi.Output<string>;
-    readonly roleName: pulumi.Output<string>;
+    /** The External Secrets store's role (externalSecret and both delivery). */
+    readonly roleName?: pulumi.Output<string>;
+    /** The workloads' role (vault and both delivery). */
+    readonly workloadRoleName?: pulumi.Output<string>;
+    /** Per granted secret (catalog key): the Vault version of its shared copy, not secret. */
+    readonly sharedVersions: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: AppVaultAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:vault:AppVaultAccess", name, {}, opts);
@@ -81,11 +88,31 @@ export class AppVaultAccess extends pulumi.ComponentResource {
             // (mount and name never change), so they work under protect.
             { parent: this, provider, ...args.stateful },
         );
-        this.dataVersion = secret.metadata.apply((m) => {
+        const versionOf = (path: string) => (m: Record<string, string> | undefined) => {
             const version = m?.["version"];
-            if (!version) throw new Error(`${app.vaultDataPath}: Vault returned no version metadata for the KV secret`);
+            if (!version) throw new Error(`${path}: Vault returned no version metadata for the KV secret`);
             return version;
-        });
+        };
+        this.dataVersion = secret.metadata.apply(versionOf(app.vaultDataPath));
+
+        // Each granted secret again, alone, at its shared path: what a consumer's policy names.
+        this.sharedVersions = {};
+        for (const s of app.secrets) {
+            if (!s.shared) continue;
+            const data = args.sharedData[s.key];
+            if (!data) throw new Error(`${s.id}: no shared data for a granted secret`);
+            const shared = new vault.kv.SecretV2(
+                `${name}-shared-${s.key}`,
+                {
+                    mount: args.mount,
+                    name: s.shared.kvPath,
+                    dataJson: pulumi.secret(data.apply((d) => JSON.stringify(Object.fromEntries(Object.entries(d).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))))),
+                    deleteAllVersions: false,
+                },
+                { parent: this, provider, ...args.stateful },
+            );
+            this.sharedVersions[s.key] = shared.metadata.apply(versionOf(s.shared.vaultDataPath));
+        }
 
         const policy = new vault.Policy(
             `${name}-read-policy`,
@@ -94,7 +121,7 @@ export class AppVaultAccess extends pulumi.ComponentResource {
         );
         this.readPolicyName = policy.name;
 
-        const role = new vault.kubernetes.AuthBackendRole(
+        const role = !usesExternalSecret(app) ? undefined : new vault.kubernetes.AuthBackendRole(
             `${name}-reader-role`,
             {
                 backend: args.authBackend,
@@ -114,8 +141,28 @@ export class AppVaultAccess extends pulumi.ComponentResource {
             },
             { parent: this, provider },
         );
-        this.roleName = role.roleName;
+        this.roleName = role?.roleName;
 
-        this.registerOutputs({ dataPath: this.dataPath, dataVersion: this.dataVersion, readPolicyName: this.readPolicyName, roleName: this.roleName });
+        // `vault` delivery: the app's own workload ServiceAccounts log in with this role, to the same
+        // read policy; short-lived service tokens, no default policy.
+        const workloadRole = !usesVaultLogin(app) ? undefined : new vault.kubernetes.AuthBackendRole(
+            `${name}-workload-role`,
+            {
+                backend: args.authBackend,
+                roleName: app.workloadRoleName,
+                boundServiceAccountNames: app.workloadServiceAccounts,
+                boundServiceAccountNamespaces: [app.namespace],
+                audience: args.role.audience,
+                tokenTtl: args.role.tokenTtlSeconds,
+                tokenMaxTtl: args.role.tokenMaxTtlSeconds,
+                tokenPolicies: [policy.name],
+                tokenNoDefaultPolicy: true,
+                tokenType: "service",
+            },
+            { parent: this, provider },
+        );
+        this.workloadRoleName = workloadRole?.roleName;
+
+        this.registerOutputs({ dataPath: this.dataPath, dataVersion: this.dataVersion, readPolicyName: this.readPolicyName, roleName: this.roleName, workloadRoleName: this.workloadRoleName });
     }
 }

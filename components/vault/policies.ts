@@ -7,7 +7,7 @@
  * - `<project>-rotator-<env>`: the pipeline that runs `pulumi up` for this environment.
  * - `<project>-preview-<env>`: the pipeline's `pulumi preview` (pull requests).
  */
-import type { AppSpec, PlatformConfig } from "../config/model";
+import { AppSpec, PlatformConfig, usesExternalSecret, usesVaultLogin } from "../config/model";
 import type { PolicyRule } from "./policyHcl";
 
 export interface PipelinePolicyNames {
@@ -42,8 +42,14 @@ export function appReadPolicyRules(app: AppSpec): PolicyRule[] {
         {
             path: app.vaultDataPath,
             capabilities: ["read"],
-            why: `${app.name}: its External Secrets store reads this one KV v2 secret (every version, for rollbacks).`,
+            why: `${app.name}: ${app.delivery === "vault" ? "its workloads read" : app.delivery === "both" ? "its workloads and its External Secrets store read" : "its External Secrets store reads"} this one KV v2 secret (every version, for rollbacks).`,
         },
+        // Grants: each granted secret's own shared path, exactly; nothing else of its owner.
+        ...app.granted.map((g): PolicyRule => ({
+            path: g.vaultDataPath,
+            capabilities: ["read"],
+            why: `${app.name}: granted ${g.id} by its owner, at its shared path alone.`,
+        })),
         LOOKUP_SELF,
         {
             path: "auth/token/revoke-self",
@@ -91,6 +97,15 @@ export function rotatorPolicyRules(config: PlatformConfig): PolicyRule[] {
             { path: `${kv.path}/delete/${app.kvPath}`, capabilities: ["update"], why: `${app.name}: soft-delete a bad version (reversible).` },
             { path: `${kv.path}/undelete/${app.kvPath}`, capabilities: ["update"], why: `${app.name}: restore a soft-deleted version.` },
         );
+        for (const s of app.secrets) {
+            if (!s.shared) continue;
+            rules.push(
+                { path: s.shared.vaultDataPath, capabilities: ["create", "read", "update", "delete"], why: `${s.id}: write the granted secret at its shared path (rotations reach every consumer).` },
+                { path: s.shared.vaultMetadataPath, capabilities: ["read", "list"], why: `${s.id}: the provider reads metadata back after every write; read-only.` },
+                { path: `${kv.path}/delete/${s.shared.kvPath}`, capabilities: ["update"], why: `${s.id}: soft-delete a bad version (reversible).` },
+                { path: `${kv.path}/undelete/${s.shared.kvPath}`, capabilities: ["update"], why: `${s.id}: restore a soft-deleted version.` },
+            );
+        }
     }
     if (kv.manage) {
         rules.push(
@@ -111,11 +126,20 @@ export function rotatorPolicyRules(config: PlatformConfig): PolicyRule[] {
         );
     }
     for (const app of config.apps) {
-        rules.push({
-            path: `auth/${kubernetesAuth.path}/role/${app.vaultRoleName}`,
-            capabilities: ["create", "read", "update", "delete"],
-            why: `${app.name}: its Kubernetes auth role.`,
-        });
+        if (usesExternalSecret(app)) {
+            rules.push({
+                path: `auth/${kubernetesAuth.path}/role/${app.vaultRoleName}`,
+                capabilities: ["create", "read", "update", "delete"],
+                why: `${app.name}: its Kubernetes auth role.`,
+            });
+        }
+        if (usesVaultLogin(app)) {
+            rules.push({
+                path: `auth/${kubernetesAuth.path}/role/${app.workloadRoleName}`,
+                capabilities: ["create", "read", "update", "delete"],
+                why: `${app.name}: its workloads' Kubernetes auth role (vault delivery).`,
+            });
+        }
     }
     for (const app of config.apps) {
         rules.push({

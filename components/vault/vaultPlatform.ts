@@ -12,6 +12,8 @@ import { statefulOptions } from "../config/stateful";
 /** What Vault needs from an app's credentials: every property, as one Pulumi secret. */
 export interface AppData {
     readonly data: pulumi.Output<Record<string, string>>;
+    /** Per granted secret: its properties alone. */
+    readonly sharedData: Readonly<Record<string, pulumi.Output<Record<string, string>>>>;
 }
 
 export interface VaultPlatformArgs {
@@ -37,8 +39,17 @@ export interface AppVaultOutputs {
     /** Changes when, and only when, the app's KV data changes; never a secret (ESO force-sync). */
     readonly dataVersion: pulumi.Output<string>;
     readonly readPolicyName: pulumi.Output<string>;
-    /** Kubernetes auth role the app's store logs in with. */
-    readonly roleName: pulumi.Output<string>;
+    /** Kubernetes auth role the app's store logs in with (externalSecret and both delivery). */
+    readonly roleName?: pulumi.Output<string>;
+    /** Kubernetes auth role the app's workloads log in with (vault and both delivery). */
+    readonly workloadRoleName?: pulumi.Output<string>;
+    /**
+     * What a rotation of anything the app reads changes: its own KV version, then each granted
+     * secret's `<owner>/<secret>@<version>`. Equal to dataVersion for an app without grants. Not secret.
+     */
+    readonly readVersion: pulumi.Output<string>;
+    /** Per granted secret of this app (as owner): its shared copy's version. */
+    readonly sharedVersions: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
 /**
@@ -100,6 +111,7 @@ export class VaultPlatform extends pulumi.ComponentResource {
                 {
                     app,
                     data: credentials[app.name].data,
+                    sharedData: credentials[app.name].sharedData,
                     mount: this.mountPath,
                     authBackend: this.authPath,
                     role: { audience: kubernetesAuth.audience, tokenTtlSeconds: kubernetesAuth.tokenTtlSeconds, tokenMaxTtlSeconds: kubernetesAuth.tokenMaxTtlSeconds },
@@ -108,7 +120,22 @@ export class VaultPlatform extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            apps[app.name] = { dataPath: access.dataPath, kvPath: app.kvPath, dataVersion: access.dataVersion, readPolicyName: access.readPolicyName, roleName: access.roleName };
+            apps[app.name] = {
+                dataPath: access.dataPath,
+                kvPath: app.kvPath,
+                dataVersion: access.dataVersion,
+                readPolicyName: access.readPolicyName,
+                roleName: access.roleName,
+                workloadRoleName: access.workloadRoleName,
+                sharedVersions: access.sharedVersions,
+                readVersion: access.dataVersion,
+            };
+        }
+        // Consumers: a rotation of a granted secret moves their version too (force-sync, login ConfigMap).
+        for (const app of config.apps) {
+            if (app.granted.length === 0) continue;
+            const versions = app.granted.map((g) => apps[g.owner].sharedVersions[g.key].apply((v) => `${g.id}@${v}`));
+            apps[app.name] = { ...apps[app.name], readVersion: pulumi.all([apps[app.name].dataVersion, ...versions]).apply((parts) => parts.join("+")) };
         }
         this.apps = apps;
 
@@ -135,7 +162,19 @@ export class VaultPlatform extends pulumi.ComponentResource {
             rotatorPolicy: this.rotatorPolicyName,
             previewPolicy: this.previewPolicyName,
             auditDevice: this.auditPath ?? null,
-            apps: Object.fromEntries(Object.entries(this.apps).map(([app, a]) => [app, { dataPath: a.dataPath, dataVersion: a.dataVersion, readPolicy: a.readPolicyName, role: a.roleName }])),
+            apps: Object.fromEntries(
+                Object.entries(this.apps).map(([app, a]) => [
+                    app,
+                    {
+                        dataPath: a.dataPath,
+                        dataVersion: a.dataVersion,
+                        readPolicy: a.readPolicyName,
+                        role: a.roleName ?? null,
+                        ...(a.workloadRoleName ? { workloadRole: a.workloadRoleName } : {}),
+                        ...(Object.keys(a.sharedVersions).length > 0 ? { sharedVersions: a.sharedVersions } : {}),
+                    },
+                ]),
+            ),
         });
     }
 }
