@@ -8,7 +8,7 @@ import { byType, RunResult, runStack, stackConfig } from "./support";
 import { renderPolicy } from "../components/vault/policyHcl";
 import { eksCaPem } from "../components/vault/kubernetesAuthBackend";
 import { eksClusterLookups } from "../tools/harness/mocks/aws";
-import { describeVault, parsePolicy, granted, resolvedConfig, T } from "./vaultChecks";
+import { describeVault, parsePolicy, granted, resolvedConfig, sharedSecrets, T } from "./vaultChecks";
 
 describeVault({ stack: "dev", audit: false, protect: false, maxVersions: 5, authPath: "kubernetes-dev" });
 
@@ -31,8 +31,10 @@ describe("Vault (dev) with an existing KV mount and auth backend", () => {
 
     it("still writes each app's secret and role on the existing mount and backend", () => {
         const c = resolvedConfig("dev");
-        assert.deepEqual(byType(result, T.kvSecret).map((r) => [r.inputs.mount, r.outputs.path]).sort(), c.apps.map((a) => ["secret", a.vaultDataPath]).sort());
-        assert.deepEqual(byType(result, T.role).map((r) => r.inputs.backend), c.apps.map(() => "kubernetes-dev"));
+        const paths = [...c.apps.map((a) => a.vaultDataPath), ...sharedSecrets(c).map((x) => x.shared.vaultDataPath)];
+        assert.deepEqual(byType(result, T.kvSecret).map((r) => [r.inputs.mount, r.outputs.path]).sort(), paths.map((p) => ["secret", p]).sort());
+        assert.ok(byType(result, T.role).length >= c.apps.length);
+        for (const r of byType(result, T.role)) assert.equal(r.inputs.backend, "kubernetes-dev");
     });
 
     it("drops the rotator's rights on the mount and backend it does not own", async () => {

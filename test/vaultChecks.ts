@@ -8,13 +8,18 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { parse as parseHcl } from "@cdktf/hcl2json";
-import type { AppSpec, PlatformConfig } from "../components/config/model";
+import { AppSpec, PlatformConfig, usesExternalSecret, usesVaultLogin } from "../components/config/model";
 import { eksClusterLookups, mockEksCluster } from "../tools/harness/mocks/aws";
 import { kvSecretV2WriteRequests } from "../tools/harness/mocks/vault";
 import { projectName } from "../tools/harness/stackConfig";
 import { byType, one, plaintextStrings, programResources, resolvedConfig, reveal, ResourceRecord, RunResult, runStack, SecretValue, stackConfig, SUPPLIED, TEST_CA_PEM } from "./support";
 
 export { resolvedConfig };
+
+/** Every granted secret of a config, with its owner: the shared paths the program writes. */
+export function sharedSecrets(config: PlatformConfig) {
+    return config.apps.flatMap((app) => app.secrets.filter((s) => s.shared).map((s) => ({ owner: app, secret: s, shared: s.shared! })));
+}
 
 export const T = {
     mount: "vault:index/mount:Mount",
@@ -126,6 +131,7 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
         const mount = () => config.vault.kv.path;
         const otherEnvs = () => ["dev", "prod", "staging"].filter((e) => e !== config.environment);
         const secretOf = (app: AppSpec) => byType(result, T.kvSecret).find((r) => r.inputs.name === app.kvPath)!;
+        const shared = () => sharedSecrets(config);
 
         it("uses the Vault provider explicitly for every Vault resource", () => {
             const providerUrn = one(result, "pulumi:providers:vault", "vault").urn;
@@ -160,7 +166,8 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
 
         it("writes one KV v2 secret per app at <mount>/data/<prefix>/<app>/<env>, holding every property as a secret", () => {
             const secrets = byType(result, T.kvSecret);
-            assert.deepEqual(secrets.map((r) => r.outputs.path).sort(), config.apps.map((a) => a.vaultDataPath).sort());
+            // One per app, and one per granted secret at its shared path (test/grantChecks.ts reads those).
+            assert.deepEqual(secrets.map((r) => r.outputs.path).sort(), [...config.apps.map((a) => a.vaultDataPath), ...shared().map((x) => x.shared.vaultDataPath)].sort());
             for (const app of config.apps) {
                 const r = secretOf(app);
                 assert.equal(r.outputs.path, `${mount()}/data/shared-infra/${app.name}/${stack}`);
@@ -182,14 +189,27 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
         });
 
         it("exposes a non-secret dataVersion per app, read from Vault's version metadata", () => {
-            const out = result.outputs.vault as { apps: Record<string, { dataVersion: unknown; dataPath: string; role: string; readPolicy: string }> };
+            const out = result.outputs.vault as { apps: Record<string, { dataVersion: unknown; dataPath: string; role: string | null; readPolicy: string }> };
             assert.deepEqual(Object.keys(out.apps).sort(), config.apps.map((a) => a.name).sort());
             for (const app of config.apps) {
                 const v = out.apps[app.name].dataVersion;
                 assert.equal(typeof v, "string", `${app.name}: dataVersion must be a plain (non-secret) string`);
                 assert.match(v as string, /^[1-9][0-9]*$/);
                 assert.equal(v, (secretOf(app).outputs.metadata as Record<string, string>).version);
-                assert.deepEqual(out.apps[app.name], { dataPath: app.vaultDataPath, dataVersion: v, role: app.vaultRoleName, readPolicy: app.readPolicyName });
+                const sharedVersions = Object.fromEntries(
+                    shared()
+                        .filter((x) => x.owner.name === app.name)
+                        .map((x) => [x.secret.key, (byType(result, T.kvSecret).find((r) => r.inputs.name === x.shared.kvPath)!.outputs.metadata as Record<string, string>).version]),
+                );
+                assert.deepEqual(out.apps[app.name], {
+                    dataPath: app.vaultDataPath,
+                    dataVersion: v,
+                    // The store's role only where an ExternalSecret reads (delivery externalSecret or both).
+                    role: usesExternalSecret(app) ? app.vaultRoleName : null,
+                    readPolicy: app.readPolicyName,
+                    ...(usesVaultLogin(app) ? { workloadRole: app.workloadRoleName } : {}),
+                    ...(Object.keys(sharedVersions).length > 0 ? { sharedVersions } : {}),
+                });
             }
         });
 
@@ -208,8 +228,10 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             for (const app of config.apps) {
                 const policy = policyOf(app.readPolicyName);
                 assert.deepEqual(granted(policy, app.vaultDataPath), ["read"]);
-                // The only other paths: the token self-service endpoints ESO uses (no default policy).
-                assert.deepEqual([...policy.keys()].sort(), [app.vaultDataPath, "auth/token/lookup-self", "auth/token/revoke-self"].sort());
+                // The only other paths: the shared paths of its grants, exactly, and the token
+                // self-service endpoints ESO uses (no default policy).
+                assert.deepEqual([...policy.keys()].sort(), [app.vaultDataPath, ...app.granted.map((g) => g.vaultDataPath), "auth/token/lookup-self", "auth/token/revoke-self"].sort());
+                for (const g of app.granted) assert.deepEqual(granted(policy, g.vaultDataPath), ["read"], `${app.name}: granted ${g.id}`);
                 assert.deepEqual(granted(policy, "auth/token/lookup-self"), ["read"]);
                 assert.deepEqual(granted(policy, "auth/token/revoke-self"), ["update"]);
                 for (const [path, caps] of policy) {
@@ -220,6 +242,8 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
                     ...config.apps.filter((o) => o.name !== app.name).flatMap((o) => [o.vaultDataPath, o.vaultMetadataPath]),
                     ...otherEnvs().map((e) => `${mount()}/data/shared-infra/${app.name}/${e}`),
                     app.vaultMetadataPath,
+                    // Shared paths not granted to it (its own grants to others included: it reads its own path).
+                    ...shared().filter((x) => !app.granted.some((g) => g.id === x.secret.id)).flatMap((x) => [x.shared.vaultDataPath, x.shared.vaultMetadataPath]),
                     `${app.vaultDataPath}/child`,
                     `${app.vaultDataPath}-other`,
                     `${mount()}/data/shared-infra/${app.name}`,
@@ -241,7 +265,9 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             for (const [path, caps] of rotator) {
                 assert.ok(!/[*+]/.test(path), `rotator: glob in ${path}`);
                 assert.ok(!path.includes("/destroy/"), `rotator: ${path}`);
-                if (path.startsWith(`${mount()}/`)) assert.ok(path.endsWith(`/${stack}`) || path === `${mount()}/config`, `rotator: ${path} is not this environment's`);
+                if (path.startsWith(`${mount()}/`)) {
+                    assert.ok(path.endsWith(`/${stack}`) || path === `${mount()}/config` || shared().some((x) => path.endsWith(`/${x.shared.kvPath}`) && x.shared.kvPath.includes(`/${stack}/shared/`)), `rotator: ${path} is not this environment's`);
+                }
                 if (path.includes("/metadata/")) assert.deepEqual(caps, ["read", "list"], `rotator: ${path}`);
                 if (caps.includes("sudo")) {
                     assert.ok([`sys/auth/${exp.authPath}`, `sys/audit/${config.vault.audit.path}`, "sys/audit"].includes(path), `rotator: sudo on ${path}`);
@@ -254,9 +280,16 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
                 assert.deepEqual(granted(rotator, `${mount()}/delete/${app.kvPath}`), ["update"]);
                 assert.deepEqual(granted(rotator, `${mount()}/undelete/${app.kvPath}`), ["update"]);
                 assert.deepEqual(granted(rotator, `${mount()}/destroy/${app.kvPath}`), []);
-                assert.deepEqual(granted(rotator, `auth/${exp.authPath}/role/${app.vaultRoleName}`), ["create", "delete", "read", "update"]);
+                assert.deepEqual(granted(rotator, `auth/${exp.authPath}/role/${app.vaultRoleName}`), usesExternalSecret(app) ? ["create", "delete", "read", "update"] : []);
+                assert.deepEqual(granted(rotator, `auth/${exp.authPath}/role/${app.workloadRoleName}`), usesVaultLogin(app) ? ["create", "delete", "read", "update"] : []);
                 assert.deepEqual(granted(rotator, `sys/policies/acl/${app.readPolicyName}`), ["create", "delete", "read", "update"]);
                 for (const e of otherEnvs()) assert.deepEqual(granted(rotator, `${mount()}/data/shared-infra/${app.name}/${e}`), []);
+            }
+            for (const { shared: sp, secret } of shared()) {
+                assert.deepEqual(granted(rotator, sp.vaultDataPath), ["create", "delete", "read", "update"], secret.id);
+                assert.deepEqual(granted(rotator, sp.vaultMetadataPath), ["list", "read"], secret.id);
+                assert.deepEqual(granted(rotator, `${mount()}/destroy/${sp.kvPath}`), [], secret.id);
+                for (const r of kvSecretV2WriteRequests(mount(), sp.kvPath, true)) assert.ok(granted(rotator, r.path).includes(r.capability), `rotator: ${r.capability} on ${r.path}`);
             }
             // It cannot widen itself, nor read or write an app it does not manage.
             assert.deepEqual(granted(rotator, `sys/policies/acl/platform-secrets-rotator-${stack}`), ["read"]);
@@ -316,10 +349,11 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             assert.match(String(c.inputs.kubernetesCaCert), /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----\n$/);
         });
 
-        it("binds one auth role per app to exactly its reader service account, with only its read policy and a short TTL", () => {
+        it("binds one auth role per externalSecret app to exactly its reader service account, with only its read policy and a short TTL", () => {
             const roles = byType(result, T.role);
-            assert.deepEqual(roles.map((r) => r.inputs.roleName).sort(), config.apps.map((a) => a.vaultRoleName).sort());
-            for (const app of config.apps) {
+            const expected = [...config.apps.filter(usesExternalSecret).map((a) => a.vaultRoleName), ...config.apps.filter(usesVaultLogin).map((a) => a.workloadRoleName)];
+            assert.deepEqual(roles.map((r) => r.inputs.roleName).sort(), expected.sort());
+            for (const app of config.apps.filter(usesExternalSecret)) {
                 const r = roles.find((x) => x.inputs.roleName === app.vaultRoleName)!;
                 assert.equal(r.inputs.backend, exp.authPath);
                 assert.deepEqual(r.inputs.boundServiceAccountNames, [app.readerServiceAccount]);
@@ -336,6 +370,30 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
                 const policy = policyOf(String((r.inputs.tokenPolicies as string[])[0]));
                 for (const other of config.apps) assert.deepEqual(granted(policy, other.vaultDataPath), other.name === app.name ? ["read"] : []);
             }
+        });
+
+        it("binds each vault-delivery app's workload role to exactly its workload ServiceAccounts, with the same read policy and short TTLs", () => {
+            const roles = byType(result, T.role);
+            const vaultApps = config.apps.filter(usesVaultLogin);
+            assert.ok(vaultApps.length > 0, "every stack has a vault-delivery app (runbook 002's gateway)");
+            for (const app of vaultApps) {
+                const r = roles.find((x) => x.inputs.roleName === app.workloadRoleName)!;
+                assert.ok(r, `${app.name}: no workload role`);
+                assert.equal(r.inputs.backend, exp.authPath);
+                assert.deepEqual(r.inputs.boundServiceAccountNames, app.workloadServiceAccounts);
+                assert.ok(app.workloadServiceAccounts.length > 0 && !app.workloadServiceAccounts.includes(app.readerServiceAccount));
+                for (const n of app.workloadServiceAccounts) assert.match(n, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "no glob in a bound name");
+                assert.deepEqual(r.inputs.boundServiceAccountNamespaces, [app.namespace]);
+                assert.equal(r.inputs.boundServiceAccountNamespaceSelector, undefined);
+                assert.deepEqual(r.inputs.tokenPolicies, [app.readPolicyName]);
+                assert.equal(r.inputs.tokenNoDefaultPolicy, true);
+                assert.equal(r.inputs.audience, "vault");
+                assert.equal(r.inputs.tokenTtl, 600);
+                assert.ok(Number(r.inputs.tokenMaxTtl) <= 1800);
+                assert.equal(r.inputs.tokenPeriod, undefined, "a periodic token never expires");
+            }
+            // A vault-only app has no reader role at all.
+            for (const app of config.apps.filter((a) => !usesExternalSecret(a))) assert.equal(roles.find((x) => x.inputs.roleName === app.vaultRoleName), undefined);
         });
 
         it(exp.audit ? "has a file audit device that HMACs every value" : "has no audit device", () => {
