@@ -4,6 +4,7 @@
  * not take (namespaced SecretStores, a Vault CA bundle, EKS Pod Identity, a chart-owned backup
  * ServiceAccount, Reloader off) in one variant run.
  */
+import { usesExternalSecret } from "../components/config/model";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { projectName } from "../tools/harness/stackConfig";
@@ -36,7 +37,7 @@ describe("kubernetes (dev)", () => {
     it("every store and ExternalSecret waits for the ESO release (its CRDs and webhook)", () => {
         const release = releaseOf(run(), "external-secrets")!;
         const esoObjects = kubernetesResources(run()).filter((r) => r.type.startsWith("kubernetes:external-secrets.io/"));
-        assert.equal(esoObjects.length, 2 * config.apps.length);
+        assert.equal(esoObjects.length, 2 * config.apps.filter(usesExternalSecret).length);
         for (const r of esoObjects) assert.ok(r.options.dependsOn?.includes(release.urn), `${r.name} does not wait for ESO`);
     });
 
@@ -49,11 +50,11 @@ describe("kubernetes (dev)", () => {
 
     it("creates the app namespaces (manageNamespace), unprotected in dev, and the ExternalSecrets in them", () => {
         const names = byType(run(), TYPES.namespace).map((n) => (n.inputs.metadata as any).name).sort();
-        assert.deepEqual(names, ["nemo-server", "soma-memory"], "only the app namespaces the stack manages");
+        assert.deepEqual(names, ["gateway", "nemo-server", "soma-memory", "web"], "only the app namespaces the stack manages");
         for (const app of config.apps) {
             const ns = oneNamed(run(), TYPES.namespace, app.namespace);
             assert.equal(ns.options.protect, undefined);
-            assert.equal((oneNamed(run(), TYPES.externalSecret, app.secretName).inputs.metadata as any).namespace, app.namespace);
+            if (usesExternalSecret(app)) assert.equal((oneNamed(run(), TYPES.externalSecret, app.secretName).inputs.metadata as any).namespace, app.namespace);
         }
     });
 
@@ -85,7 +86,7 @@ describe("kubernetes (dev)", () => {
         it("one SecretStore per app in the app's namespace, without conditions, valid for ESO, with the CA bundle as base64", async () => {
             const validate = await esoValidators();
             assert.equal(byType(v, TYPES.clusterSecretStore).length, 0);
-            for (const app of vconfig.apps) {
+            for (const app of vconfig.apps.filter(usesExternalSecret)) {
                 const store = oneNamed(v, TYPES.secretStore, app.storeName, app.namespace);
                 validate.SecretStore(store.inputs);
                 assert.deepEqual(store.inputs.spec, expectedStoreSpec(vconfig, app));

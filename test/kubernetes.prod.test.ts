@@ -2,6 +2,7 @@
  * Kubernetes, prod: the shared checks, plus runbook 001's ExternalSecret for soma-memory, Reloader
  * in HA, and an External Secrets Operator the cluster already runs (not installed here).
  */
+import { usesExternalSecret } from "../components/config/model";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { parse } from "yaml";
@@ -103,13 +104,13 @@ describe("kubernetes (prod)", () => {
     it("creates exactly what prod needs: the app namespaces exist already, kube-utilities comes with Helm", () => {
         const count = (type: string) => byType(run(), type).length;
         assert.deepEqual(byType(run(), TYPES.namespace), []);
-        assert.equal(count(TYPES.clusterSecretStore), config.apps.length);
+        assert.equal(count(TYPES.clusterSecretStore), config.apps.filter(usesExternalSecret).length);
         assert.equal(count(TYPES.secretStore), 0);
-        assert.equal(count(TYPES.externalSecret), config.apps.length);
+        assert.equal(count(TYPES.externalSecret), config.apps.filter(usesExternalSecret).length);
         assert.equal(count(TYPES.release), 1);
         const types = new Set(kubernetesResources(run()).map((r) => r.type));
         assert.deepEqual([...types].sort(), [TYPES.serviceAccount, TYPES.clusterRoleBinding, TYPES.clusterSecretStore, TYPES.externalSecret, TYPES.release].sort());
         // The ExternalSecrets land in the referenced namespaces.
-        for (const app of config.apps) assert.equal((oneNamed(run(), TYPES.externalSecret, app.secretName).inputs.metadata as any).namespace, app.namespace);
+        for (const app of config.apps.filter(usesExternalSecret)) assert.equal((oneNamed(run(), TYPES.externalSecret, app.secretName).inputs.metadata as any).namespace, app.namespace);
     });
 });

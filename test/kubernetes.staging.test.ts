@@ -2,6 +2,7 @@
  * Kubernetes, staging: the shared checks, plus staging's store on its own Vault and auth mount with
  * staging's roles, Reloader in HA as in prod, and the cluster's own External Secrets Operator.
  */
+import { usesExternalSecret } from "../components/config/model";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { kubernetesResources, oneNamed, releaseOf, resolvedConfig, sharedKubernetesChecks, TYPES } from "./kubernetesChecks";
@@ -18,9 +19,12 @@ describe("kubernetes (staging)", () => {
     sharedKubernetesChecks("staging", run);
 
     it("every ExternalSecret reads its app's staging path, never prod's or dev's", () => {
-        for (const app of config.apps) {
+        for (const app of config.apps.filter(usesExternalSecret)) {
             const spec = oneNamed(run(), TYPES.externalSecret, app.secretName, app.namespace).inputs.spec as any;
-            for (const d of spec.data) assert.equal(d.remoteRef.key, `shared-infra/${app.name}/staging`, `${app.name}/${d.secretKey}`);
+            // Its own staging path, or the staging shared path of a secret granted to it.
+            const keys = [`shared-infra/${app.name}/staging`, ...app.granted.map((g) => g.kvPath)];
+            for (const g of app.granted) assert.match(g.kvPath, /^shared-infra\/[a-z0-9-]+\/staging\/shared\//);
+            for (const d of spec.data) assert.ok(keys.includes(d.remoteRef.key), `${app.name}/${d.secretKey}: ${d.remoteRef.key}`);
             assert.equal(spec.refreshInterval, "1h");
         }
         // nemo-server's target Secret carries the environment in its name, as dev's and prod's do.

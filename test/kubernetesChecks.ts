@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { it } from "node:test";
 import type { IExternalSecretSpec } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecretSpec";
 import type { ISecretStoreSpec } from "@kubernetes-models/external-secrets/external-secrets.io/v1/SecretStoreSpec";
-import type { AppSpec, PlatformConfig } from "../components/config/model";
+import { AppSpec, PlatformConfig, usesExternalSecret, usesVaultLogin } from "../components/config/model";
 import { projectName } from "../tools/harness/stackConfig";
 import { byType, plaintextStrings, ResourceRecord, resolvedConfig, reveal, RunResult, runStack, SecretValue, stackConfig, SUPPLIED } from "./support";
 
@@ -101,6 +101,8 @@ export function secretValues(result: RunResult): string[] {
 /** What runbook 001 §3.3 means for an app, in ESO's own types (a typo in a field fails tsc). */
 export function expectedExternalSecretSpec(config: PlatformConfig, app: AppSpec): IExternalSecretSpec {
     const env = app.secrets.flatMap((s) => (s.source.kind === "supplied" && !s.supplied ? [] : s.properties)).filter((p) => p.env !== undefined);
+    // Granted secrets: each read at its own shared path, under the consumer's name for it.
+    const granted = app.granted.flatMap((g) => g.properties.filter((p) => p.env !== undefined).map((p) => ({ secretKey: p.env!, remoteRef: { key: g.kvPath, property: p.property } })));
     return {
         refreshInterval: config.kubernetes.externalSecrets.refreshInterval,
         secretStoreRef: { name: app.storeName, kind: config.kubernetes.externalSecrets.storeKind },
@@ -109,7 +111,7 @@ export function expectedExternalSecretSpec(config: PlatformConfig, app: AppSpec)
             creationPolicy: "Owner",
             template: { metadata: { annotations: { "reloader.stakater.com/match": "true" } } },
         },
-        data: env.map((p) => ({ secretKey: p.env!, remoteRef: { key: app.kvPath, property: p.property } })),
+        data: [...env.map((p) => ({ secretKey: p.env!, remoteRef: { key: app.kvPath, property: p.property } })), ...granted],
     };
 }
 
@@ -174,11 +176,13 @@ export function vaultLoginFailure(token: { aud: string[]; bearerMayReview: boole
 export function sharedKubernetesChecks(stack: string, run: () => RunResult): void {
     const config = resolvedConfig(stack);
     const storeType = config.kubernetes.externalSecrets.storeKind === "ClusterSecretStore" ? TYPES.clusterSecretStore : TYPES.secretStore;
+    /** Apps with a store and an ExternalSecret (delivery externalSecret or both). */
+    const esApps = config.apps.filter(usesExternalSecret);
 
     it("every store and ExternalSecret validates against ESO's CRD schema, and has no field outside it", async () => {
         const validate = await esoValidators();
         const objects = kubernetesResources(run()).filter((r) => r.type.startsWith("kubernetes:external-secrets.io/"));
-        assert.equal(objects.length, 2 * config.apps.length, "one store and one ExternalSecret per app");
+        assert.equal(objects.length, 2 * esApps.length, "one store and one ExternalSecret per externalSecret-delivery app");
         for (const r of objects) {
             const kind = r.inputs.kind as keyof typeof validate;
             assert.ok(validate[kind], `no validator for ${kind}`);
@@ -190,7 +194,7 @@ export function sharedKubernetesChecks(stack: string, run: () => RunResult): voi
 
     it("the validators are live: they reject a store and an ExternalSecret ESO would reject", async () => {
         const validate = await esoValidators();
-        const store = structuredClone(oneNamed(run(), storeType, config.apps[0].storeName).inputs) as any;
+        const store = structuredClone(oneNamed(run(), storeType, esApps[0].storeName).inputs) as any;
         store.spec.provider.vault.version = "v3";
         assert.throws(() => validate[store.kind as "ClusterSecretStore"](store), /version/);
         const es = structuredClone(byType(run(), TYPES.externalSecret)[0].inputs) as any;
@@ -198,7 +202,7 @@ export function sharedKubernetesChecks(stack: string, run: () => RunResult): voi
         assert.throws(() => validate.ExternalSecret(es), /kind/);
     });
 
-    for (const app of config.apps) {
+    for (const app of esApps) {
         it(`${app.name}: one store, limited to its namespace, logging in to Vault with its own role and reader`, () => {
             const store = oneNamed(run(), storeType, app.storeName);
             assert.deepEqual(store.inputs.spec, expectedStoreSpec(config, app));
@@ -248,8 +252,10 @@ export function sharedKubernetesChecks(stack: string, run: () => RunResult): voi
         it(`${app.name}: one ExternalSecret in its namespace, every env var mapped to its Vault property, at the runbook's path`, () => {
             const es = oneNamed(run(), TYPES.externalSecret, app.secretName, app.namespace);
             assert.deepEqual(es.inputs.spec, expectedExternalSecretSpec(config, app));
+            // Its own path, and the shared path of each secret granted to it: nothing else.
+            const readable = [app.vaultDataPath, ...app.granted.map((g) => g.vaultDataPath)];
             for (const d of (es.inputs.spec as IExternalSecretSpec).data!) {
-                assert.equal(esoVaultReadPath(config.vault.kv.path, d.remoteRef.key), app.vaultDataPath);
+                assert.ok(readable.includes(esoVaultReadPath(config.vault.kv.path, d.remoteRef.key)), `${app.name} reads ${d.remoteRef.key}`);
             }
             assert.match(forceSyncOf(run(), app), /^[0-9a-f]{16}$/);
         });
@@ -276,12 +282,14 @@ export function sharedKubernetesChecks(stack: string, run: () => RunResult): voi
         }
         // Derived from the data version, never from a value.
         const valueHashes = new Set([...secretValues(run()), ...secretValues(after)].map(shortSha));
-        for (const r of [run(), after]) for (const app of config.apps) assert.ok(!valueHashes.has(forceSyncOf(r, app)));
+        for (const r of [run(), after]) for (const app of esApps) assert.ok(!valueHashes.has(forceSyncOf(r, app)));
     });
 
-    it("ClusterRoleBindings are only the readers' auth-delegator bindings", () => {
+    it("ClusterRoleBindings are only the readers' and the vault-delivery workloads' auth-delegator bindings", () => {
         const bindings = byType(run(), TYPES.clusterRoleBinding);
-        assert.equal(bindings.length, config.apps.length);
+        const subjects = bindings.map((b) => (b.inputs.subjects as { namespace: string; name: string }[]).map((x) => `${x.namespace}/${x.name}`).join(",")).sort();
+        const expected = [...esApps.map((a) => `${a.namespace}/${a.readerServiceAccount}`), ...config.apps.filter(usesVaultLogin).flatMap((a) => a.workloadServiceAccounts.map((sa) => `${a.namespace}/${sa}`))].sort();
+        assert.deepEqual(subjects, expected);
         for (const b of bindings) assert.equal((b.inputs.roleRef as { name: string }).name, "system:auth-delegator");
     });
 
@@ -292,7 +300,7 @@ export function sharedKubernetesChecks(stack: string, run: () => RunResult): voi
             assert.ok(!text.includes("reloader.stakater.com/search"), `${r.name} carries search (it belongs on the apps' workloads)`);
         }
         const matched = byType(run(), TYPES.externalSecret).map((es) => (es.inputs.spec as any).target.template.metadata.annotations["reloader.stakater.com/match"]);
-        assert.deepEqual(matched, config.apps.map(() => "true"));
+        assert.deepEqual(matched, esApps.map(() => "true"));
     });
 
     it("Reloader: chart, version, repository, namespace, HA, replicas, resources and watchGlobally follow the stack file", () => {
@@ -361,7 +369,8 @@ export function sharedKubernetesChecks(stack: string, run: () => RunResult): voi
                 assert.deepEqual((sa.inputs.metadata as any).annotations, { "eks.amazonaws.com/role-arn": arn });
             }
         }
-        const expected = config.apps.reduce((n, a) => n + 1 + a.backups.length, 0);
+        // The workloads' ServiceAccounts are their charts': this program binds them, never creates them.
+        const expected = config.apps.reduce((n, a) => n + (usesExternalSecret(a) ? 1 : 0) + a.backups.length, 0);
         assert.equal(byType(run(), TYPES.serviceAccount).length, expected, "readers and backup accounts only");
     });
 }
