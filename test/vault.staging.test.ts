@@ -13,6 +13,8 @@ describeVault({ stack: "staging", audit: true, protect: true, maxVersions: 20, a
         const paths = byType(run(), T.kvSecret).map((r) => String(r.outputs.path));
         assert.ok(paths.includes("secret/data/shared-infra/soma-memory/staging"));
         assert.ok(paths.includes("secret/data/shared-infra/nemo-server/staging"));
-        for (const p of paths) assert.match(p, /\/staging$/, p);
+        // Shared copies of granted secrets live under their owner's staging path too.
+        for (const p of paths) assert.match(p, /\/staging(\/shared\/[a-z0-9_]+)?$/, p);
+        assert.ok(paths.includes("secret/data/shared-infra/gateway/staging/shared/supabase_anon_key"));
     });
 });
