@@ -2,7 +2,7 @@
  * Kubernetes, prod: the shared checks, plus runbook 001's ExternalSecret for soma-memory, Reloader
  * in HA, and an External Secrets Operator the cluster already runs (not installed here).
  */
-import { usesExternalSecret } from "../components/config/model";
+import { usesExternalSecret, usesVaultLogin } from "../components/config/model";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { parse } from "yaml";
@@ -109,7 +109,10 @@ describe("kubernetes (prod)", () => {
         assert.equal(count(TYPES.externalSecret), config.apps.filter(usesExternalSecret).length);
         assert.equal(count(TYPES.release), 1);
         const types = new Set(kubernetesResources(run()).map((r) => r.type));
-        assert.deepEqual([...types].sort(), [TYPES.serviceAccount, TYPES.clusterRoleBinding, TYPES.clusterSecretStore, TYPES.externalSecret, TYPES.release].sort());
+        // ConfigMap, Role and RoleBinding: the vault-delivery apps' login settings and TokenRequest rights (test/deliveryChecks.ts).
+        const vaultRbac = ["kubernetes:core/v1:ConfigMap", "kubernetes:rbac.authorization.k8s.io/v1:Role", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"];
+        assert.deepEqual([...types].sort(), [TYPES.serviceAccount, TYPES.clusterRoleBinding, TYPES.clusterSecretStore, TYPES.externalSecret, TYPES.release, ...vaultRbac].sort());
+        assert.equal(count("kubernetes:core/v1:ConfigMap"), config.apps.filter(usesVaultLogin).length);
         // The ExternalSecrets land in the referenced namespaces.
         for (const app of config.apps.filter(usesExternalSecret)) assert.equal((oneNamed(run(), TYPES.externalSecret, app.secretName).inputs.metadata as any).namespace, app.namespace);
     });

@@ -59,6 +59,20 @@ export function outsideApp(rule: VaultPathRule, app: string, env: string): strin
     return `path "${rule.path}" is not under <mount>/<data|metadata|...>/.../${app}/${env}`;
 }
 
+/**
+ * A grant (issue 14, runbook 002): read, and only read, on one exact shared copy of another app's
+ * secret in the same environment, `<mount>/data/.../<owner>/<env>/shared/<secret>`. Never a glob,
+ * never the owner's own path (which holds all its values), never metadata or another environment.
+ */
+export function isExactGrant(rule: VaultPathRule, app: string, env: string): boolean {
+    const segments = rule.path.split("/");
+    const n = segments.length;
+    if (n < 6 || segments.some((s) => GLOB.test(s) || s === ".." || s === "")) return false;
+    if (segments[n - 2] !== "shared" || segments[n - 3] !== env || segments[n - 4] === app) return false;
+    if (segments.slice(1, n - 4).indexOf("data") === -1) return false;
+    return rule.capabilities.length > 0 && rule.capabilities.every((c) => c === "read");
+}
+
 /** Whether a path reaches KV data (a KV v2 sub-path after the mount), or could through a glob. */
 function reachesKv(path: string): boolean {
     const segments = path.split("/");
@@ -90,6 +104,8 @@ export function vaultPolicyProblems(name: string, rules: VaultPathRule[], appPat
             continue;
         }
         if (app && env) {
+            // A read policy may also read the exact shared copies of secrets granted to its app.
+            if (m?.groups?.role === "read" && isExactGrant(rule, app, env)) continue;
             const outside = outsideApp(rule, app, env);
             if (outside) problems.push(`${outside}: outside app ${app} in ${env}`);
             if (m?.groups?.role === "read") {
@@ -143,7 +159,8 @@ export interface AuthRoleConfig {
     roleNamePattern?: string;
 }
 
-export const DEFAULT_ROLE_NAME = "^(?<app>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-secrets-reader-(?<env>[a-z0-9]([-a-z0-9]*[a-z0-9])?)$";
+/** A reader role (`<app>-secrets-reader-<env>`, the store's) or a workload role (`<app>-workload-<env>`, vault delivery). */
+export const DEFAULT_ROLE_NAME = "^(?<app>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(secrets-reader|workload)-(?<env>[a-z0-9]([-a-z0-9]*[a-z0-9])?)$";
 const K8S_NAME = /^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
 
 export const vaultAuthRoleBound: ResourceValidationPolicy = {

@@ -84,15 +84,27 @@ export interface KubeClient {
     request<T = unknown>(method: string, pathName: string, body?: unknown, contentType?: string): Promise<{ status: number; body: T }>;
 }
 
-function kubeClient(server: string, certs: { ca: string; adminCert: string; adminKey: string }): KubeClient {
-    const agent = new https.Agent({ ca: readFileSync(certs.ca), cert: readFileSync(certs.adminCert), key: readFileSync(certs.adminKey), keepAlive: false });
+/**
+ * The API server as a ServiceAccount sees it: the bearer token alone (no client certificate), as a
+ * pod calls it with its mounted token. RBAC decides, not the admin's rights.
+ */
+function kubeBearerClient(server: string, caFile: string, token: string): KubeClient {
+    return kubeClient(server, { ca: caFile }, token);
+}
+
+function kubeClient(server: string, certs: { ca: string; adminCert?: string; adminKey?: string }, bearer?: string): KubeClient {
+    const agent = new https.Agent({
+        ca: readFileSync(certs.ca),
+        ...(certs.adminCert && certs.adminKey ? { cert: readFileSync(certs.adminCert), key: readFileSync(certs.adminKey) } : {}),
+        keepAlive: false,
+    });
     return {
         request: (method, pathName, body, contentType = "application/json") =>
             new Promise((resolve, reject) => {
                 const data = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
                 const req = https.request(
                     `${server}${pathName}`,
-                    { method, agent, headers: { Accept: "application/json", ...(data ? { "Content-Type": contentType, "Content-Length": Buffer.byteLength(data) } : {}) } },
+                    { method, agent, headers: { Accept: "application/json", ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}), ...(data ? { "Content-Type": contentType, "Content-Length": Buffer.byteLength(data) } : {}) } },
                     (res) => {
                         const chunks: Buffer[] = [];
                         res.on("data", (c) => chunks.push(c));
@@ -161,6 +173,8 @@ export interface Servers {
     caPem: string;
     serviceAccountIssuer: string;
     kube: KubeClient;
+    /** The API server with a ServiceAccount's bearer token instead of the admin's certificate. */
+    kubeAs(token: string): KubeClient;
     vault: VaultClient;
     vaultAuditFile: string;
     kubectl(args: string[]): string;
@@ -260,7 +274,7 @@ export async function startServers(tc: Toolchain, workDir: string, log: (m: stri
 
         return {
             workDir, kubeServer, kubeconfig, caPem: readFileSync(certs.ca, "utf8"), serviceAccountIssuer: API_SERVER_AUDIENCE,
-            kube, vault, vaultAuditFile: path.join(vaultDir, "audit.log"), kubectl, stop,
+            kube, kubeAs: (token: string) => kubeBearerClient(kubeServer, certs.ca, token), vault, vaultAuditFile: path.join(vaultDir, "audit.log"), kubectl, stop,
         };
     } catch (e) {
         await stop();
