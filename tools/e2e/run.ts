@@ -19,6 +19,7 @@
  */
 import { LocalWorkspace, PulumiCommand, Stack, EngineEvent } from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -102,10 +103,14 @@ function kubernetesHalf(dataVersions: Record<string, string>) {
             provider,
             // AppCredentials.properties: every property the app's Vault secret holds (supplied ones only when set).
             properties: Object.fromEntries(config.apps.map((app) => [app.name, app.secrets.filter((s) => s.source.kind !== "supplied" || s.supplied).flatMap((s) => s.properties)])),
-            dataVersions: Object.fromEntries(config.apps.map((app) => [app.name, dataVersions[app.name]])),
+            // What VaultPlatform's readVersion is: the app's KV version, then each granted secret's
+            // `<owner>/<secret>@<version>` (the shared copies' versions are keyed by `<mount>/<path>`).
+            dataVersions: Object.fromEntries(
+                config.apps.map((app) => [app.name, [dataVersions[app.name], ...app.granted.map((g) => `${g.id}@${dataVersions[`${config.vault.kv.path}/${g.kvPath}`]}`)].join("+")]),
+            ),
             backupRoleArns: Object.fromEntries(config.apps.map((app) => [app.name, {}])),
         });
-        return { externalSecrets: k8s.externalSecrets };
+        return { externalSecrets: k8s.externalSecrets, vaultLogins: k8s.vaultLogins };
     };
 }
 
@@ -202,14 +207,20 @@ async function main_(): Promise<number> {
         const ws = await LocalWorkspace.create({ workDir, pulumiCommand, envVars, program: kubernetesHalf({}) });
         const stack = await Stack.createOrSelect(STACK, ws);
         const kvName = (app: string) => `shared-infra/${app}/${STACK}`;
+        // Apps with an ExternalSecret; every app (vault-delivery ones too).
         const appNames = Object.keys(plan.outputs.externalSecrets ?? {});
+        const allApps = Object.keys(plan.outputs.vault?.apps ?? {});
         let versions: Record<string, string> = {};
-        const vaultVersions = (v: Record<string, number>) => Object.fromEntries(appNames.map((a) => [a, String(v[`secret/${kvName(a)}`])]));
+        // Per app its KV version, and per shared copy of a granted secret (`secret/<path>`) its own.
+        const vaultVersions = (v: Record<string, number>) => ({
+            ...Object.fromEntries(Object.entries(v).filter(([k]) => k.includes("/shared/")).map(([k, n]) => [k, String(n)])),
+            ...Object.fromEntries(allApps.map((a) => [a, String(v[`secret/${kvName(a)}`])])),
+        });
 
         await scenario("vault-apply", "Vault takes the program's documents (mount, policies, auth, roles, KV data, audit)", async () => {
             const v = await applyVaultDocuments(servers.vault, plan.resources);
             versions = vaultVersions(v);
-            assert(appNames.every((a) => versions[a] === "1"), `KV versions ${JSON.stringify(versions)}`);
+            assert(allApps.every((a) => versions[a] === "1"), `KV versions ${JSON.stringify(versions)}`);
             return `KV versions ${JSON.stringify(versions)}`;
         });
 
@@ -243,7 +254,9 @@ async function main_(): Promise<number> {
             }
             const audit = await servers.vault.request("GET", "sys/audit");
             assert(Object.keys(audit.body.data ?? audit.body).some((k) => k.startsWith("file")), "no file audit device");
-            const roles = plan.resources.filter((r) => r.type === "vault:kubernetes/authBackendRole:AuthBackendRole").map((r) => r.inputs);
+            // The stores' reader roles here; the workloads' roles (vault delivery) in scenario k.
+            const readerRoles = new Set(appNames.map((a) => plan.outputs.vault.apps[a].role));
+            const roles = plan.resources.filter((r) => r.type === "vault:kubernetes/authBackendRole:AuthBackendRole").map((r) => r.inputs).filter((r) => readerRoles.has(r.roleName));
             for (const kv of plan.resources.filter((r) => r.type === "vault:kv/secretV2:SecretV2")) {
                 const expected = JSON.parse(reveal(kv.inputs.dataJson));
                 const r = await servers.vault.request("GET", `${kv.inputs.mount}/data/${kv.inputs.name}`);
@@ -289,7 +302,7 @@ async function main_(): Promise<number> {
                 const name = r.inputs.metadata.name;
                 const ns = r.inputs.metadata.namespace;
                 const group = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-                const plural = { Namespace: "namespaces", ServiceAccount: "serviceaccounts", ClusterRoleBinding: "clusterrolebindings", ClusterSecretStore: "clustersecretstores", SecretStore: "secretstores", ExternalSecret: "externalsecrets" }[kind as string];
+                const plural = { Namespace: "namespaces", ServiceAccount: "serviceaccounts", ClusterRoleBinding: "clusterrolebindings", ClusterSecretStore: "clustersecretstores", SecretStore: "secretstores", ExternalSecret: "externalsecrets", ConfigMap: "configmaps", Role: "roles", RoleBinding: "rolebindings" }[kind as string];
                 assert(plural, `no plural for ${kind}`);
                 const url = `${group}${ns ? `/namespaces/${ns}` : ""}/${plural}/${name}`;
                 const got = await servers.kube.request<any>("GET", url);
@@ -302,6 +315,102 @@ async function main_(): Promise<number> {
             });
             assert(bad.status === 422, `a malformed ExternalSecret got HTTP ${bad.status}`);
             return `${k8sResources.length} objects on the server; malformed ExternalSecret refused (422)`;
+        });
+
+        await scenario("k", "vault delivery and grants: a workload logs in with a TokenRequest token of its own ServiceAccount; a consumer reads its grants and is refused the owner's other values", async () => {
+            const notes: string[] = [];
+            const logins = (plan.outputs.vaultLogins ?? {}) as Record<string, { namespace: string; configMap: string; workloadServiceAccounts: string[]; role: string }>;
+            assert(Object.keys(logins).length > 0, "the e2e stack has no vault-delivery app");
+            for (const [app, login] of Object.entries(logins)) {
+                const ns = login.namespace;
+                // The ConfigMap the program wrote is what the chart reads: the login settings, on the server.
+                const cm = await servers.kube.request<any>("GET", `/api/v1/namespaces/${ns}/configmaps/${login.configMap}`);
+                assert(cm.status === 200, `${app}: ConfigMap ${login.configMap}: HTTP ${cm.status}`);
+                const data = cm.body.data as Record<string, string>;
+                assert(cm.body.metadata.annotations?.["reloader.stakater.com/match"] === "true", `${app}: the ConfigMap is not Reloader-matched`);
+                const roleName = data.VAULT_ROLE ?? login.role;
+                assert(roleName === login.role && data.VAULT_KV_VERSION === versions[app], `${app}: ConfigMap ${JSON.stringify({ role: data.VAULT_ROLE, version: data.VAULT_KV_VERSION })}, expected ${login.role} / ${versions[app]}`);
+                const sa = login.workloadServiceAccounts[0];
+                // The chart creates the workload's ServiceAccount (the program only binds it), and a
+                // second one that the role does not bind.
+                for (const name of [sa, `${sa}-intruder`]) servers.kubectl(["create", "serviceaccount", name, "-n", ns]);
+                // The pod's mounted token (API audience only), as kubelet would project it.
+                const podToken = await servers.kube.request<any>("POST", `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
+                    apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: ["https://kubernetes.default.svc"], expirationSeconds: 600 },
+                });
+                assert(podToken.status === 201, `${app}: pod token: HTTP ${podToken.status}`);
+                const asPod = servers.kubeAs(podToken.body.status.token);
+                // With its own credentials, the workload requests its login token (the program's Role):
+                const tr = await asPod.request<any>("POST", `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
+                    apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: ["vault", "https://kubernetes.default.svc"], expirationSeconds: 600 },
+                });
+                assert(tr.status === 201, `${app}: its own TokenRequest as ${sa}: HTTP ${tr.status} ${JSON.stringify(tr.body).slice(0, 200)}`);
+                // ...and no other ServiceAccount's.
+                const other = await asPod.request<any>("POST", `/api/v1/namespaces/${ns}/serviceaccounts/${sa}-intruder/token`, {
+                    apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: ["vault", "https://kubernetes.default.svc"], expirationSeconds: 600 },
+                });
+                assert(other.status === 403, `${app}: a token of another ServiceAccount: HTTP ${other.status}, expected 403`);
+                const login_ = await servers.vault.request("POST", `auth/${data.VAULT_AUTH_PATH}/login`, { role: roleName, jwt: tr.body.status.token }, "");
+                assert(login_.status === 200, `${app}: login with ${roleName}: HTTP ${login_.status} ${JSON.stringify(login_.body.errors)}`);
+                const token = login_.body.auth.client_token;
+                assert(login_.body.auth.lease_duration <= 600, `${app}: token TTL ${login_.body.auth.lease_duration}`);
+                const own = await servers.vault.request("GET", `${data.VAULT_KV_MOUNT}/data/${data.VAULT_KV_PATH}`, undefined, token);
+                assert(own.status === 200, `${app}: own path ${data.VAULT_KV_PATH}: HTTP ${own.status}`);
+                assert(String(own.body.data.metadata.version) === data.VAULT_KV_VERSION, `${app}: KV version ${own.body.data.metadata.version}, ConfigMap says ${data.VAULT_KV_VERSION}`);
+                for (const o of allApps.filter((a) => a !== app)) {
+                    const theirs = await servers.vault.request("GET", `secret/data/${kvName(o)}`, undefined, token);
+                    assert(theirs.status === 403, `${app}: ${o}'s path: HTTP ${theirs.status}, expected 403`);
+                }
+                // The intruder, with both audiences, is refused by the role's bound names.
+                const intruder = await servers.kube.request<any>("POST", `/api/v1/namespaces/${ns}/serviceaccounts/${sa}-intruder/token`, {
+                    apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: ["vault", "https://kubernetes.default.svc"], expirationSeconds: 600 },
+                });
+                const refused = await servers.vault.request("POST", `auth/${data.VAULT_AUTH_PATH}/login`, { role: roleName, jwt: intruder.body.status.token }, "");
+                assert(refused.status >= 400, `${app}: ${sa}-intruder logged in with ${roleName}`);
+                notes.push(`${app}: own TokenRequest 201, another SA's 403, login ok (ttl ${login_.body.auth.lease_duration}s), own path 200 v${data.VAULT_KV_VERSION}, others 403, intruder ${refused.status}`);
+            }
+
+            // A consumer: the web front end's reader (as ESO logs in) reads its grants, not the owner's path.
+            const consumers = allApps.filter((a) => appNames.includes(a) && plan.resources.some((r) => r.type === "vault:index/policy:Policy" && r.inputs.name === plan.outputs.vault.apps[a].readPolicy && String(r.inputs.policy).includes("/shared/")));
+            assert(consumers.length > 0, "the e2e stack has no consumer of a granted secret");
+            for (const app of consumers) {
+                const es = plan.outputs.externalSecrets[app];
+                const role = plan.resources.find((r) => r.type === "vault:kubernetes/authBackendRole:AuthBackendRole" && r.inputs.roleName === plan.outputs.vault.apps[app].role)!.inputs;
+                const tr = await servers.kube.request<any>("POST", `/api/v1/namespaces/${es.namespace}/serviceaccounts/${role.boundServiceAccountNames[0]}/token`, {
+                    apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [role.audience, "https://kubernetes.default.svc"], expirationSeconds: 600 },
+                });
+                const login = await servers.vault.request("POST", `auth/${role.backend}/login`, { role: role.roleName, jwt: tr.body.status.token }, "");
+                assert(login.status === 200, `${app}: login: HTTP ${login.status}`);
+                const token = login.body.auth.client_token;
+                const shared = plan.resources.filter((r) => r.type === "vault:kv/secretV2:SecretV2" && String(r.inputs.name).includes("/shared/"));
+                const spec = plan.resources.find((r) => r.type === "kubernetes:external-secrets.io/v1:ExternalSecret" && r.inputs.metadata.namespace === es.namespace)!.inputs.spec;
+                const granted = new Set<string>(spec.data.map((d: any) => d.remoteRef.key).filter((k: string) => k.includes("/shared/")));
+                assert(granted.size > 0, `${app}: its ExternalSecret reads no grant`);
+                for (const r of shared) {
+                    const got = await servers.vault.request("GET", `${r.inputs.mount}/data/${r.inputs.name}`, undefined, token);
+                    const expected = granted.has(r.inputs.name) ? 200 : 403;
+                    assert(got.status === expected, `${app}: ${r.inputs.name}: HTTP ${got.status}, expected ${expected}`);
+                    if (got.status === 200) assert(JSON.stringify(Object.keys(got.body.data.data)) === JSON.stringify(Object.keys(JSON.parse(reveal(r.inputs.dataJson)))), `${app}: ${r.inputs.name} holds more than the granted secret`);
+                }
+                // The owners' own paths hold everything else of theirs (service key, JWT secret): refused.
+                const owners = [...new Set([...granted].map((k) => k.split("/shared/")[0]))];
+                for (const owner of owners) {
+                    const got = await servers.vault.request("GET", `secret/data/${owner}`, undefined, token);
+                    assert(got.status === 403, `${app}: owner path ${owner}: HTTP ${got.status}, expected 403`);
+                }
+                // The derived anon key it reads verifies with the owner's JWT secret (read as root here).
+                for (const owner of owners) {
+                    const all = (await servers.vault.request("GET", `secret/data/${owner}`)).body.data.data as Record<string, string>;
+                    if (!all.supabase_jwt_secret) continue;
+                    const anon = (await servers.vault.request("GET", `secret/data/${owner}/shared/supabase_anon_key`, undefined, token)).body.data.data.supabase_anon_key as string;
+                    const [h, p, sig] = anon.split(".");
+                    const mac = createHmac("sha256", Buffer.from(all.supabase_jwt_secret, "utf8")).update(`${h}.${p}`).digest("base64url");
+                    assert(mac === sig, `${app}: the granted anon key does not verify with ${owner}'s JWT secret`);
+                    notes.push(`${app}: anon key verifies (role ${JSON.parse(Buffer.from(p, "base64url").toString()).role})`);
+                }
+                notes.push(`${app}: ${granted.size} grants 200, other shared ${shared.length - granted.size} 403, owner paths ${owners.join(", ")} 403`);
+            }
+            return notes.join("; ");
         });
 
         // ---- Rotation: new KV data (the offline plan with a generation bump), Vault's new version, the engine's update.
