@@ -84,6 +84,7 @@ const runs = {
     unknown: rotate("--stack", "prod", "nemo/sesion_key"),
     supplied: rotate("--stack", "prod", "nemo-server/huggingface_token"),
     noName: rotate("--stack", "prod"),
+    derived: rotate("--stack", "prod", "gateway/supabase_anon_key"),
 };
 
 describe("npm run rotate", () => {
@@ -165,5 +166,12 @@ describe("npm run rotate", () => {
         assert.match(supplied.stderr, /not generated \(source supplied\).*pulumi config set --stack prod --secret --path 'suppliedSecrets\["nemo-server"\]\["huggingface_token"\]'/);
         assert.equal(none.code, 2);
         assert.match(none.stderr, /usage: npm run rotate/);
+    });
+
+    it("a derived key (jwt) names its signing secret: rotating that re-derives it", async () => {
+        const derived = await runs.derived;
+        assert.equal(derived.code, 1);
+        assert.equal(derived.stdout, "");
+        assert.match(derived.stderr, /gateway\/supabase_anon_key is not generated \(source jwt\).*rotate gateway\/supabase_jwt_secret \(npm run rotate -- --stack prod gateway\/supabase_jwt_secret\)/);
     });
 });

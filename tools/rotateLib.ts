@@ -16,6 +16,8 @@ export interface InventoryEntry {
     source: string;
     rotation: "single" | "dual-key" | "none";
     generation: number;
+    /** Derived keys (jwt): the catalog key of the signing secret. */
+    signingKey?: string;
 }
 
 export interface RotateTarget {
@@ -67,7 +69,9 @@ export function resolveTarget(plan: Plan, id: string): RotateTarget {
                 ? `rotate it at its issuer, then: pulumi config set --stack ${plan.stack} --secret --path '${configPath("suppliedSecrets", [entry.app, entry.secret])}' <new value>, and pulumi up`
                 : entry.source === "composed"
                   ? "it is composed from other catalog values: rotate the generated ones it is built from"
-                  : "it is a plain setting in the stack file: change it there";
+                  : entry.source === "jwt"
+                    ? `it is derived from its signing secret: rotate ${entry.app}/${entry.signingKey} (npm run rotate -- --stack ${plan.stack} ${entry.app}/${entry.signingKey}), which re-derives it in the same up`
+                    : "it is a plain setting in the stack file: change it there";
         throw new RotateError(`${id} is not generated (source ${entry.source}), so there is nothing to replace: ${how}`);
     }
     const credentials = plan.resources.find((r) => r.type === "platform-secrets:credentials:AppCredentials" && r.name === entry.app);
