@@ -470,6 +470,50 @@ async function main_(): Promise<number> {
             assert(!String(got.metadata.annotations[FORCE_SYNC_ANNOTATION]).startsWith("manual-"), "the program's force-sync did not win");
         });
 
+        await scenario("l", "a rotation of a shared signing secret: derived keys re-derived, the consumer's ExternalSecret and the vault app's ConfigMap updated in the same up", async () => {
+            const owner = kvName("gateway");
+            const file = path.join(runDir, "rotation-shared.yaml");
+            // nemo-server stays at the generation scenario h left it at; the gateway's JWT secret rotates.
+            writeFileSync(file, e2eStackText(servers, [[["platform-secrets:rotation", "generations"], { "nemo-server/jwt_secret": 2, "gateway/supabase_jwt_secret": 1 }]]));
+            const next = runPlan(file, STACK);
+            const read = async (p: string) => (await servers.vault.request("GET", `secret/data/${p}`)).body.data.data as Record<string, string>;
+            const before = await read(owner);
+            const esUrl = `/apis/external-secrets.io/v1/namespaces/${plan.outputs.externalSecrets["web-frontend"].namespace}/externalsecrets/${plan.outputs.externalSecrets["web-frontend"].externalSecret}`;
+            const cmUrl = `/api/v1/namespaces/${plan.outputs.vaultLogins.gateway.namespace}/configmaps/${plan.outputs.vaultLogins.gateway.configMap}`;
+            const forceSyncBefore = (await servers.kube.request<any>("GET", esUrl)).body.metadata.annotations[FORCE_SYNC_ANNOTATION];
+            const versionBefore = (await servers.kube.request<any>("GET", cmUrl)).body.data.VAULT_KV_VERSION;
+            // What the Vault provider would write: the gateway's KV documents whose data changed (an
+            // unchanged resource is not updated, so its version stays).
+            const dataOf = (resources: PlanResource[], name: string) => reveal(resources.find((r) => r.type === "vault:kv/secretV2:SecretV2" && r.inputs.name === name)!.inputs.dataJson);
+            const changed = (r: PlanResource) => r.type === "vault:kv/secretV2:SecretV2" && String(r.inputs.name).startsWith(owner) && dataOf(plan.resources, r.inputs.name) !== reveal(r.inputs.dataJson);
+            const written = next.resources.filter(changed).map((r) => String(r.inputs.name)).sort();
+            assert(JSON.stringify(written) === JSON.stringify([owner, `${owner}/shared/supabase_anon_key`]), `documents changed: ${JSON.stringify(written)}`);
+            const v = await applyVaultDocuments(servers.vault, next.resources, changed);
+            versions = { ...versions, ...Object.fromEntries(Object.entries(v).filter(([k]) => k.includes("/shared/")).map(([k, n]) => [k, String(n)])), gateway: String(v[`secret/${owner}`]) };
+            const c = collector();
+            await stack.preview({ program: kubernetesHalf(versions), onEvent: c.onEvent });
+            const up = await stack.up({ program: kubernetesHalf(versions) });
+            assert(up.summary.result === "succeeded", `up ${up.summary.result}`);
+            const ops = Object.entries(c.changes.ops).map(([u, o]) => `${o} ${u.split("::").pop()}`).sort();
+            assert(JSON.stringify(ops) === JSON.stringify(["update kubernetes-gateway-vault-login-config", "update kubernetes-web-frontend-sync-external-secret"]), `preview changes: ${JSON.stringify(ops)}`);
+            const after = await read(owner);
+            const anon = (await read(`${owner}/shared/supabase_anon_key`)).supabase_anon_key;
+            assert(after.supabase_jwt_secret !== before.supabase_jwt_secret && anon === after.supabase_anon_key && anon !== before.supabase_anon_key, "the anon key was not re-derived with the new secret");
+            const verifies = (token: string, key: string) => {
+                const [h, p, sig] = token.split(".");
+                return createHmac("sha256", Buffer.from(key, "utf8")).update(`${h}.${p}`).digest("base64url") === sig;
+            };
+            for (const k of ["supabase_anon_key", "supabase_service_key"]) {
+                assert(verifies(after[k], after.supabase_jwt_secret), `${k} does not verify with the new JWT secret`);
+                assert(!verifies(after[k], before.supabase_jwt_secret), `${k} still verifies with the previous JWT secret`);
+            }
+            const forceSyncAfter = (await servers.kube.request<any>("GET", esUrl)).body.metadata.annotations[FORCE_SYNC_ANNOTATION];
+            const versionAfter = (await servers.kube.request<any>("GET", cmUrl)).body.data.VAULT_KV_VERSION;
+            assert(forceSyncAfter !== forceSyncBefore, "the consumer's force-sync did not change on the server");
+            assert(versionAfter === versions.gateway && versionAfter !== versionBefore, `the gateway's ConfigMap version ${versionBefore} -> ${versionAfter}`);
+            return `written ${written.join(", ")}; engine: ${ops.join(", ")}; ConfigMap v${versionBefore}->v${versionAfter}; both derived keys verify with the new secret only`;
+        });
+
         await scenario("i", "an `up` with a bad stack file fails and leaves the state and both servers as they were", async () => {
             const snapshot = async () => {
                 const state = await stack.exportStack();
