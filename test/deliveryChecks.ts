@@ -105,6 +105,11 @@ export function describeDelivery(exp: DeliveryExpectations): void {
                 }
             });
 
+            it("the Kubernetes provider updates ConfigMaps in place: a replaced one would be missed by Reloader and briefly absent", () => {
+                const provider = result.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
+                assert.equal(provider.inputs.enableConfigMapMutable, true);
+            });
+
             for (const a of config.apps.filter(usesVaultLogin)) {
                 it(`${a.name}: its login ConfigMap says where and how to log in, nothing secret, and matches the stack output`, () => {
                     const cm = configMapOf(result, a);

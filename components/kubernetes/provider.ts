@@ -17,6 +17,12 @@ export function createKubernetesProvider(config: PlatformConfig): k8s.Provider {
     return new k8s.Provider("kubernetes", {
         context: config.kubernetes.context,
         kubeconfig: config.kubernetes.kubeconfigPath,
+        // A `vault` app's login ConfigMap changes its data on every rotation (VAULT_KV_VERSION). Without
+        // this the provider replaces a ConfigMap whose data changes, delete-first here: the ConfigMap is
+        // briefly gone, and Reloader, which restarts on updates (not on creates), never sees the change
+        // (e2e scenario l found the replacement). Mutable, it is an in-place update Reloader acts on.
+        // It is the only ConfigMap this program writes.
+        enableConfigMapMutable: true,
     });
 }
 
