@@ -373,7 +373,7 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
         add(["aws", "eks", "oidcIssuerUrl"], `names ${issuerHost}, but aws.eks.oidcProviderArn federates ${arnHost}`);
     }
     problems.push(...crossCatalogRules(c, resolved));
-    problems.push(...deliveryRules(c, resolved), ...grantRules(c, resolved), ...derivedKeyRules(c));
+    problems.push(...deliveryRules(c, resolved), ...grantRules(c), ...derivedKeyRules(c));
     return problems;
 }
 
@@ -435,7 +435,7 @@ export const VAULT_LOGIN_FIXED_KEYS = ["VAULT_AUTH_PATH", "VAULT_KV_MOUNT", "VAU
  * Grants: each names a consumer of the catalog other than the owner, once per secret; the
  * consumer's Secret keys stay unique; a consumer reading through an ExternalSecret gets a key.
  */
-function grantRules(c: ParsedStackConfig, resolved: PlatformConfig): Problem[] {
+function grantRules(c: ParsedStackConfig): Problem[] {
     const problems: Problem[] = [];
     const add = (path: (string | number)[], message: string) => problems.push({ path, message });
     const appNames = Object.keys(c.apps);
@@ -488,7 +488,6 @@ function grantRules(c: ParsedStackConfig, resolved: PlatformConfig): Problem[] {
             }
         }
     }
-    void resolved;
     return problems;
 }
 
