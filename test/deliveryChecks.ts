@@ -10,7 +10,7 @@ import { before, describe, it } from "node:test";
 import { AppSpec, PlatformConfig, usesExternalSecret, usesVaultLogin } from "../components/config/model";
 import { projectName } from "../tools/harness/stackConfig";
 import { EKS_API_AUDIENCES, TYPES, vaultLoginFailure } from "./kubernetesChecks";
-import { byType, resolvedConfig, reveal, RunResult, runStack, SecretValue, stackConfig } from "./support";
+import { byType, plaintextStrings, programResources, resolvedConfig, reveal, RunResult, runStack, SecretValue, stackConfig } from "./support";
 import { granted, parsePolicy, sharedSecrets, T } from "./vaultChecks";
 
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
@@ -264,6 +264,15 @@ export function describeDelivery(exp: DeliveryExpectations): void {
                     // Another key (the service key itself, a flipped JWT secret) does not verify it.
                     assert.equal(hs256Payload(data[secret], `${key}x`), undefined);
                 }
+            });
+
+            it("the derived keys are secret end to end: no token, nor its signature, appears in plaintext anywhere", () => {
+                const data = gatewayData(result);
+                const needles = ["supabase_anon_key", "supabase_service_key"].flatMap((k) => [data[k], data[k].split(".")[2]]);
+                assert.ok(needles.every((n) => n.length >= 20));
+                const where = [...programResources(result).flatMap((r) => plaintextStrings({ inputs: r.inputs, outputs: r.outputs }, r.urn)), ...plaintextStrings(result.outputs, "stack")];
+                assert.ok(where.length > 100, "the scan would be vacuous");
+                for (const { path, value } of where) for (const n of needles) assert.ok(!value.includes(n), `a derived key appears in plaintext at ${path}`);
             });
 
             it("a no-change up re-derives nothing; a rotation of the JWT secret re-derives both keys in the same up, and reaches the consumer", async () => {
