@@ -4,6 +4,7 @@ import * as vault from "@pulumi/vault";
 import type { PlatformConfig } from "../config/model";
 import { AppVaultAccess } from "./appVaultAccess";
 import { AuditDevice } from "./auditDevice";
+import { DatabaseCredentials } from "./databaseCredentials";
 import { KubernetesAuthBackend } from "./kubernetesAuthBackend";
 import { KvV2Mount } from "./kvMount";
 import { PipelinePolicies } from "./pipelinePolicies";
@@ -12,6 +13,8 @@ import { statefulOptions } from "../config/stateful";
 /** What Vault needs from an app's credentials: every property, as one Pulumi secret. */
 export interface AppData {
     readonly data: pulumi.Output<Record<string, string>>;
+    /** Per database of the app: the rotation counter applied to its password (AppCredentials). */
+    readonly databaseCounters?: Readonly<Record<string, number>>;
 }
 
 export interface VaultPlatformArgs {
@@ -39,6 +42,11 @@ export interface AppVaultOutputs {
     readonly readPolicyName: pulumi.Output<string>;
     /** Kubernetes auth role the app's store logs in with. */
     readonly roleName: pulumi.Output<string>;
+    /**
+     * Per database of the app: the static role of the active user, known only after Vault rotated
+     * its password for this counter (docs/database-credentials.md).
+     */
+    readonly databases: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
 /**
@@ -93,8 +101,28 @@ export class VaultPlatform extends pulumi.ComponentResource {
               ).path
             : pulumi.output(kubernetesAuth.path);
 
+        const database = config.vault.database;
+        const databaseMount = config.apps.some((a) => a.databases.length > 0) && database.manage
+            ? new vault.Mount(
+                  `${name}-database`,
+                  { path: database.path, type: "database", description: "Database secrets engine: alternating app users (platform-secrets, docs/database-credentials.md)." },
+                  // Disabling the mount drops every static role and connection.
+                  { parent: this, provider, ...stateful },
+              ).path
+            : pulumi.output(database.path);
+
         const apps: Record<string, AppVaultOutputs> = {};
         for (const app of config.apps) {
+            const databases: Record<string, pulumi.Output<string>> = {};
+            for (const db of app.databases) {
+                const secret = app.secrets.find((s) => s.id === db.passwordSecretId);
+                const d = new DatabaseCredentials(
+                    `${name}-${app.name}-${db.name}`,
+                    { database: db, mount: databaseMount, counter: credentials[app.name].databaseCounters?.[db.name] ?? 0, maxAgeDays: secret?.maxAgeDays ?? 0, provider },
+                    { parent: this },
+                );
+                databases[db.name] = d.activeRole;
+            }
             const access = new AppVaultAccess(
                 `${name}-${app.name}`,
                 {
@@ -105,10 +133,11 @@ export class VaultPlatform extends pulumi.ComponentResource {
                     role: { audience: kubernetesAuth.audience, tokenTtlSeconds: kubernetesAuth.tokenTtlSeconds, tokenMaxTtlSeconds: kubernetesAuth.tokenMaxTtlSeconds },
                     stateful,
                     provider,
+                    databaseMount: database.path,
                 },
                 { parent: this },
             );
-            apps[app.name] = { dataPath: access.dataPath, kvPath: app.kvPath, dataVersion: access.dataVersion, readPolicyName: access.readPolicyName, roleName: access.roleName };
+            apps[app.name] = { dataPath: access.dataPath, kvPath: app.kvPath, dataVersion: access.dataVersion, readPolicyName: access.readPolicyName, roleName: access.roleName, databases };
         }
         this.apps = apps;
 
