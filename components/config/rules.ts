@@ -133,7 +133,7 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
         for (const [key, s] of Object.entries(app.secrets)) {
             const path = [...base, "secrets", key];
             if (s.source.kind !== "composed") for (const p of expandProperties(key, s)) referenceable.add(p.property);
-            if (isGenerated(s.source)) for (const p of expandProperties(key, s)) generatedProperties.add(p.property);
+            if (isGenerated(s.source) || s.source.kind === "database") for (const p of expandProperties(key, s)) generatedProperties.add(p.property);
             if (isRotating(s.source)) generatedIds.add(`${appName}/${key}`);
             for (const p of expandProperties(key, s)) {
                 if (p.env !== undefined && p.env !== s.env) {
