@@ -295,7 +295,7 @@ const databaseSource = z
     .object({
         kind: z.literal("database"),
         /** Key of the app's `databases` entry. */
-        database: dnsLabel,
+        database: z.string().min(1),
         field: z.enum(["username", "password"]),
     })
     .strict();
@@ -405,7 +405,8 @@ const app = z
         /** Backup targets (postgres, qdrant): one encrypted bucket and one IRSA role each. */
         backups: mapOf(dnsLabel, backupTarget, "a mapping of backup targets").prefault({}),
         /** Databases and caches whose credentials rotate by alternating users (docs/database-credentials.md). */
-        databases: mapOf(dnsLabel, databaseConfig, "a mapping of databases").prefault({}),
+        // Names without '-': Vault's role names <app>-<database>-<env>-<slot> then never overlap between apps.
+        databases: mapOf(z.string().regex(/^[a-z][a-z0-9]{0,30}$/, "must be lower-case letters and digits (no '-': it separates app, database and environment in Vault role names)"), databaseConfig, "a mapping of databases").prefault({}),
         secrets: mapOf(propertyName, catalogSecret, "a mapping of secrets").refine((s) => Object.keys(s).length > 0, "an app needs at least one secret"),
     })
     .strict();
