@@ -253,7 +253,7 @@ export const prodRotationSchedule: StackValidationPolicy = {
 };
 
 export interface UnscheduledConfig {
-    /** "<app>/<secret>" kept out of the schedule for coordinated rotation (README "Coordinated rotation"), each with its reason in review. */
+    /** "<app>/<secret>" kept out of the schedule (README "Data-encryption keys"), each with its exemptReason in the stack file. */
     coordinatedRotation?: string[];
 }
 
