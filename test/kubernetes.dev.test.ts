@@ -36,7 +36,8 @@ describe("kubernetes (dev)", () => {
     it("every store and ExternalSecret waits for the ESO release (its CRDs and webhook)", () => {
         const release = releaseOf(run(), "external-secrets")!;
         const esoObjects = kubernetesResources(run()).filter((r) => r.type.startsWith("kubernetes:external-secrets.io/"));
-        assert.equal(esoObjects.length, 2 * config.apps.length);
+        // A store and an ExternalSecret per app, and a database store per app with databases.
+        assert.equal(esoObjects.length, 2 * config.apps.length + config.apps.filter((a) => a.databases.length > 0).length);
         for (const r of esoObjects) assert.ok(r.options.dependsOn?.includes(release.urn), `${r.name} does not wait for ESO`);
     });
 

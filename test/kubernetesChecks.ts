@@ -92,7 +92,15 @@ export function secretValues(result: RunResult): string[] {
         else if (Array.isArray(v)) v.forEach((x) => walk(x, inSecret));
         else if (v && typeof v === "object") Object.values(v).forEach((x) => walk(x, inSecret));
     };
-    for (const r of result.resources) walk(r.outputs, false);
+    for (const r of result.resources) {
+        // The mocks echo inputs as outputs, and a secret nested in an object input (a database
+        // connection's password) wraps the whole object: its siblings the inputs show in plaintext
+        // (the host) are not secret values.
+        const before = new Set(found);
+        walk(r.outputs, false);
+        const plainInputs = new Set(plaintextStrings(r.inputs).map((x) => x.value));
+        for (const v of found) if (!before.has(v) && plainInputs.has(v)) found.delete(v);
+    }
     walk(result.outputs, false);
     for (const app of Object.values(SUPPLIED)) for (const v of Object.values(app)) found.add(v);
     return [...found];
