@@ -7,7 +7,7 @@ import { before, describe, it } from "node:test";
 import { ROTATION_STATE_OUTPUT } from "../components/credentials/rotationState";
 import { buildPlan, stableStringify } from "../tools/planLib";
 import { stableJson } from "../tools/harness/mocks";
-import { plaintextStrings, reveal, ResourceRecord, runStack, RunResult, SecretValue, stackConfig, TEST_NOW } from "./support";
+import { plaintextStrings, reveal, ResourceRecord, runStack, RunResult, SecretValue, stackConfig, SUPPLIED, TEST_NOW } from "./support";
 import { renderEsoTemplate } from "../tools/e2e/databaseRotation";
 
 /** The app's ExternalSecret spec in a run. */
@@ -87,6 +87,8 @@ function secretValues(run: RunResult): string[] {
         const data = appData(run, app);
         const config = spec.secrets as Record<string, { source: { kind: string } }>;
         for (const [key, s] of Object.entries(config)) if (s.source.kind === "composed" && data[key]) values.push(data[key]);
+        // The database managers' bootstrap passwords: the only database secrets the program ever holds.
+        for (const d of Object.values<any>(spec.databases ?? {})) values.push((SUPPLIED as Record<string, Record<string, string>>)[app][d.managerBootstrapSecret]);
     }
     return values;
 }
@@ -334,7 +336,8 @@ export function describeCredentials(stack: string): void {
             const state = after(base)[ROTATION_STATE_OUTPUT] as Record<string, unknown>;
             const generated = Object.entries<any>(appsConfig()).flatMap(([app, spec]) =>
                 Object.entries<any>(spec.secrets)
-                    .filter(([, s]) => ["random-bytes", "password"].includes(s.source.kind))
+                    // Generated secrets, and database passwords (alternating users: their counter drives the slots).
+                    .filter(([, s]) => ["random-bytes", "password"].includes(s.source.kind) || (s.source.kind === "database" && s.source.field === "password"))
                     .map(([k]) => `${app}/${k}`),
             );
             assert.deepEqual(Object.keys(state).sort(), generated.sort());
