@@ -207,7 +207,7 @@ export function describeCredentials(stack: string): void {
             assert.notEqual(key(bumped, "password"), key(base, "password"), "the other user is active");
             assert.equal(key(bumped, "username"), key(bumped, "password"), "one pair");
             const changed = changedUrns(base, bumped).map((u) => u.split("::").pop()).sort();
-            assert.deepEqual(changed, ["kubernetes-soma-memory-sync-external-secret", "vault-soma-memory-postgres-rotate"]);
+            assert.deepEqual(changed, ["kubernetes-soma-memory-sync-external-secret", "vault-soma-memory-postgres-rotate", "vault-soma-memory-postgres-rotate-root"]);
         });
     });
 

@@ -82,8 +82,10 @@ describe("alternating users: the dev stack through two scheduled rotations (mock
             const table = slotPasswords(counters).map((p, k) => `step ${k}: active ${active[k].slice(-1)}, a#${p.a} b#${p.b}`);
             assert.equal(table.length, 3);
         });
-        it(`${app}/${db}: a rotation writes nothing but the rotate step (connection and static roles unchanged)`, () => {
-            for (const name of [`vault-${app}-${db}-connection`, `vault-${app}-${db}-slot-a`, `vault-${app}-${db}-slot-b`, `vault-${app}-${db}-rotate-root`]) {
+        it(`${app}/${db}: a rotation writes the rotate step and the manager's rotate-root, nothing else (connection and static roles unchanged)`, () => {
+            const rootCounters = runs.map((run) => JSON.parse(find(run, "vault:generic/endpoint:Endpoint", `vault-${app}-${db}-rotate-root`).dataJson).rotation);
+            assert.deepEqual([rootCounters[1] - rootCounters[0], rootCounters[2] - rootCounters[1]], [1, 1], "the manager's password rotates with every rotation");
+            for (const name of [`vault-${app}-${db}-connection`, `vault-${app}-${db}-slot-a`, `vault-${app}-${db}-slot-b`]) {
                 const type = name.endsWith("connection") ? "vault:database/secretBackendConnection:SecretBackendConnection" : name.includes("slot") ? "vault:database/secretBackendStaticRole:SecretBackendStaticRole" : "vault:generic/endpoint:Endpoint";
                 assert.deepEqual(find(runs[1], type, name), find(runs[0], type, name), name);
                 assert.deepEqual(find(runs[2], type, name), find(runs[1], type, name), name);

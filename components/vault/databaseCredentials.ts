@@ -90,10 +90,12 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
                   );
         this.connectionName = connection.name;
 
-        // Vault replaces the bootstrap password with one only Vault knows, before any role exists.
+        // Vault replaces the bootstrap password with one only Vault knows, before any role exists, and
+        // again at every rotation (the counter in the body): the manager's password rotates on the
+        // same schedule as the users'.
         const rotateRoot = new vault.generic.Endpoint(
             `${name}-rotate-root`,
-            { path: pulumi.interpolate`${args.mount}/rotate-root/${connection.name}`, dataJson: "{}", disableRead: true, disableDelete: true },
+            { path: pulumi.interpolate`${args.mount}/rotate-root/${connection.name}`, dataJson: JSON.stringify({ rotation: counter }), disableRead: true, disableDelete: true },
             { parent: this, provider, replaceWith: [connection] },
         );
 
