@@ -20,7 +20,11 @@ describe("kubernetes (staging)", () => {
     it("every ExternalSecret reads its app's staging path, never prod's or dev's", () => {
         for (const app of config.apps) {
             const spec = oneNamed(run(), TYPES.externalSecret, app.secretName, app.namespace).inputs.spec as any;
-            for (const d of spec.data) assert.equal(d.remoteRef.key, `shared-infra/${app.name}/staging`, `${app.name}/${d.secretKey}`);
+            for (const d of spec.data) {
+                // Database users (docs/database-credentials.md): staging's own static roles, through the database store.
+                if (d.sourceRef) assert.match(d.remoteRef.key, new RegExp(`^static-creds/${app.name}-[a-z0-9]+-staging-[ab]$`), `${app.name}/${d.secretKey}`);
+                else assert.equal(d.remoteRef.key, `shared-infra/${app.name}/staging`, `${app.name}/${d.secretKey}`);
+            }
             assert.equal(spec.refreshInterval, "1h");
         }
         // nemo-server's target Secret carries the environment in its name, as dev's and prod's do.
