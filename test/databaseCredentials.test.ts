@@ -109,9 +109,9 @@ describe("alternating users: the dev stack through two scheduled rotations (mock
         assert.deepEqual(nemo.data.filter((e: any) => e.sourceRef).map((e: any) => e.secretKey).sort(), ["postgres_password", "postgres_user", "redis_password", "redis_user"]);
     });
 
-    it("the ExternalSecret reads the active role only after the rotate step (the role name is that step's output)", () => {
-        // Under the mocks an Output's dependencies are not recorded, so check the construction instead:
-        // the active role's name is unknown in a preview until the rotate step exists.
+    it("the rotate step runs once both static roles exist", () => {
+        // The ExternalSecret's role name is an output of the rotate step (DatabaseCredentials.activeRole);
+        // the mocks record no Output dependencies, so only the step's own ordering is checked here.
         const preview = runs[0].resources.find((r) => r.name === "vault-soma-memory-postgres-rotate");
         assert.ok(preview && preview.options.dependsOn?.some((u) => u.endsWith("vault-soma-memory-postgres-slot-a")) && preview.options.dependsOn?.some((u) => u.endsWith("vault-soma-memory-postgres-slot-b")));
     });
