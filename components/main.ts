@@ -40,7 +40,7 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
     // What the last deployment applied, so no rotation counter moves by more than one per update.
     const previous = await readPreviousRotationState();
     const credentials = Object.fromEntries(
-        config.apps.map((app) => [app.name, new AppCredentials(app.name, { app, epoch: config.rotation.epoch, now, previous })]),
+        config.apps.map((app) => [app.name, new AppCredentials(app.name, { app, epoch: config.rotation.epoch, now, previous, databaseMount: config.vault.database.path })]),
     );
 
     // Vault: KV v2 data per app and environment, read policies, Kubernetes auth roles, pipeline policies, audit.
@@ -61,6 +61,8 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         // The KV secret's version (and each granted secret's): known only after Vault holds the new
         // data, so ESO's force-sync and the login ConfigMap never move before the write they announce.
         dataVersions: Object.fromEntries(config.apps.map((app) => [app.name, vaultPlatform.apps[app.name].readVersion])),
+        // The active database user per app and database: known once Vault rotated it for this counter.
+        databaseRoles: Object.fromEntries(config.apps.map((app) => [app.name, vaultPlatform.apps[app.name].databases])),
         // The IRSA roles the backup ServiceAccounts are annotated with.
         backupRoleArns: Object.fromEntries(
             config.apps.map((app) => [app.name, Object.fromEntries(Object.entries(backups?.targets[app.name] ?? {}).map(([t, o]) => [t, o.roleArn]))]),

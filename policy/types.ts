@@ -31,6 +31,7 @@ export const T = {
     vaultPolicy: "vault:index/policy:Policy",
     vaultMount: "vault:index/mount:Mount",
     vaultKvSecretV2: "vault:kv/secretV2:SecretV2",
+    vaultDatabaseConnection: "vault:database/secretBackendConnection:SecretBackendConnection",
     vaultKvSecret: "vault:kv/secret:Secret",
     vaultGenericSecret: "vault:generic/secret:Secret",
     vaultAudit: "vault:index/audit:Audit",

@@ -17,8 +17,14 @@ import { overlay, SUPPLIED, TEST_NOW } from "./support";
 
 const corpusDir = path.join(__dirname, "fixtures", "bad-config");
 
+/** The operator secrets without the optional HF token: the database managers' bootstrap passwords only. */
+const BOOTSTRAP_ONLY = {
+    "soma-memory": SUPPLIED["soma-memory"],
+    "nemo-server": { postgres_manager_bootstrap: SUPPLIED["nemo-server"].postgres_manager_bootstrap, redis_manager_bootstrap: SUPPLIED["nemo-server"].redis_manager_bootstrap },
+};
+
 function validate(stack: string, supplied = true) {
-    const rc = toRuntimeConfig(readStackConfig(stack), supplied ? { suppliedSecrets: SUPPLIED } : {});
+    const rc = toRuntimeConfig(readStackConfig(stack), { suppliedSecrets: supplied ? SUPPLIED : BOOTSTRAP_ONLY });
     return validateConfig(rc.values, projectName, stack, rc.secretKeys);
 }
 
@@ -49,9 +55,11 @@ describe("the stack files", () => {
                 jwt_secret: "32:base64",
                 users_db_key: "32:base64",
                 rag_db_key: "32:base64",
-                postgres_user: "plain",
-                postgres_password: "16:base64",
-                redis_password: "16:base64",
+                // Alternating users through Vault's database secrets engine (docs/database-credentials.md).
+                postgres_user: "database",
+                postgres_password: "database",
+                redis_user: "database",
+                redis_password: "database",
                 huggingface_token: "supplied",
             });
             const jwt = nemo.secrets.find((s) => s.key === "jwt_secret")!;
@@ -80,8 +88,9 @@ describe("the stack files", () => {
     });
 
     it("a third environment needs only a new stack file", () => {
-        const staging = toRuntimeConfig({ ...readStackConfig("dev"), "platform-secrets:environment": "staging" }, {});
-        const c = validateConfig(staging.values, projectName, "anything");
+        // The operator secrets of a new environment: its database managers' bootstrap passwords.
+        const staging = toRuntimeConfig({ ...readStackConfig("dev"), "platform-secrets:environment": "staging" }, { suppliedSecrets: BOOTSTRAP_ONLY });
+        const c = validateConfig(staging.values, projectName, "anything", staging.secretKeys);
         assert.equal(c.apps[0].vaultDataPath.endsWith("/staging"), true);
     });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { runStack, TEST_NOW } from "./support";
+import { runStack, SUPPLIED, TEST_NOW } from "./support";
 import { runProgram } from "../tools/harness/run";
 import { appData, describeCredentials } from "./credentialsSpec";
 
@@ -8,7 +8,9 @@ describe("credentials: dev", () => {
     describeCredentials("dev");
 
     it("leaves the optional Hugging Face token out when the operator has not set it", async () => {
-        const run = await runProgram({ stack: "dev", now: TEST_NOW });
+        // Only the database managers' bootstrap passwords, which every stack with databases needs.
+        const { huggingface_token: _hf, ...nemoBootstrap } = SUPPLIED["nemo-server"];
+        const run = await runProgram({ stack: "dev", now: TEST_NOW, secretConfig: { suppliedSecrets: { "soma-memory": SUPPLIED["soma-memory"], "nemo-server": nemoBootstrap } } });
         const data = appData(run, "nemo-server");
         assert.equal("huggingface_token" in data, false);
         const entry = (run.outputs.inventory as { secret: string; present: boolean }[]).find((e) => e.secret === "huggingface_token")!;

@@ -7,7 +7,15 @@ import { before, describe, it } from "node:test";
 import { ROTATION_STATE_OUTPUT } from "../components/credentials/rotationState";
 import { buildPlan, stableStringify } from "../tools/planLib";
 import { stableJson } from "../tools/harness/mocks";
-import { plaintextStrings, reveal, ResourceRecord, runStack, RunResult, SecretValue, stackConfig, TEST_NOW } from "./support";
+import { plaintextStrings, reveal, ResourceRecord, runStack, RunResult, SecretValue, stackConfig, SUPPLIED, TEST_NOW } from "./support";
+import { renderEsoTemplate } from "../tools/e2e/databaseRotation";
+
+/** The app's ExternalSecret spec in a run. */
+function externalSecretSpec(run: RunResult, app: string): any {
+    const r = run.resources.find((x) => x.type === "kubernetes:external-secrets.io/v1:ExternalSecret" && x.name === `kubernetes-${app}-sync-external-secret`);
+    assert.ok(r, `${app}: no ExternalSecret`);
+    return (reveal(r.inputs) as any).spec;
+}
 
 const RANDOM_TYPES = new Set(["random:index/randomBytes:RandomBytes", "random:index/randomPassword:RandomPassword"]);
 const KV_SECRET = "vault:kv/secretV2:SecretV2";
@@ -79,6 +87,8 @@ function secretValues(run: RunResult): string[] {
         const data = appData(run, app);
         const config = spec.secrets as Record<string, { source: { kind: string } }>;
         for (const [key, s] of Object.entries(config)) if (s.source.kind === "composed" && data[key]) values.push(data[key]);
+        // The database managers' bootstrap passwords: the only database secrets the program ever holds.
+        for (const d of Object.values<any>(spec.databases ?? {})) values.push((SUPPLIED as Record<string, Record<string, string>>)[app][d.managerBootstrapSecret]);
     }
     return values;
 }
@@ -111,19 +121,31 @@ export function describeCredentials(stack: string): void {
         it("matches the runbooks: 32-byte base64 keys and tokens, 16-byte base64 Nemo passwords, URL-safe soma passwords", () => {
             const nemo = appData(base, "nemo-server");
             for (const k of ["session_key", "jwt_secret_primary", "jwt_secret_previous", "users_db_key", "rag_db_key"]) assert.equal(Buffer.from(nemo[k], "base64").length, 32, k);
-            for (const k of ["postgres_password", "redis_password"]) assert.equal(Buffer.from(nemo[k], "base64").length, 16, k);
             const soma = appData(base, "soma-memory");
             assert.equal(Buffer.from(soma.soma_api_token, "base64").length, 32);
-            assert.match(soma.postgres_password, /^[A-Za-z0-9]{32}$/);
+            // Database and cache passwords are Vault's (alternating users, docs/database-credentials.md): not in KV.
+            for (const k of ["postgres_user", "postgres_password", "redis_user", "redis_password"]) {
+                assert.ok(!(k in nemo), `nemo-server ${k} in KV`);
+                assert.ok(!(k in soma), `soma-memory ${k} in KV`);
+            }
         });
 
         it("composes DSNs whose password parses back exactly, with TLS where the stack requires it", () => {
-            const data = appData(base, "soma-memory");
-            const pg = new URL(data.postgres_dsn);
-            assert.equal(decodeURIComponent(pg.password), data.postgres_password);
-            assert.equal(decodeURIComponent(pg.username), data.postgres_user);
-            const redis = new URL(data.redis_url);
-            assert.equal(decodeURIComponent(redis.password), data.redis_password);
+            // ESO composes them at sync time from the active user's static-creds: render the target
+            // template with a pair carrying every character class a password could hold.
+            const spec = externalSecretSpec(base, "soma-memory");
+            // No space: Go's urlquery writes it '+', which userinfo does not decode (Vault's default password policy has none).
+            const pair = { user: "soma_a", password: "p@ss:w/rd?#%+&é-Az09" };
+            const fetched = Object.fromEntries(
+                spec.data.map((e: any) => [e.secretKey, e.sourceRef ? (e.remoteRef.property === "username" ? pair.user : pair.password) : `kv:${e.remoteRef.property}`]),
+            );
+            const data = Object.fromEntries(Object.entries<string>(spec.target.template.data).map(([k, t]) => [k, renderEsoTemplate(t, fetched)]));
+            const pg = new URL(data.POSTGRES_URL);
+            assert.equal(decodeURIComponent(pg.password), pair.password);
+            assert.equal(decodeURIComponent(pg.username), pair.user);
+            const redis = new URL(data.REDIS_URL);
+            assert.equal(decodeURIComponent(redis.password), pair.password);
+            assert.equal(decodeURIComponent(redis.username), pair.user);
             const requireTls = stackConfig(stack)["platform-secrets:security"]?.requireTls === true;
             if (requireTls) {
                 assert.equal(pg.searchParams.get("sslmode"), "require");
@@ -177,15 +199,19 @@ export function describeCredentials(stack: string): void {
             assert.deepEqual(appData(bumped, "soma-memory"), appData(base, "soma-memory"));
         });
 
-        it("a bump of a password re-renders the DSN that embeds it, and nothing of the other app", async () => {
+        it("a bump of a database password switches the DSN to the other user, Vault rotates that user, and nothing else changes", async () => {
             const bumped = await runStack(stack, { config: withGeneration(stack, "soma-memory/postgres_password", 1), previousOutputs: after(base) });
-            const a = appData(base, "soma-memory");
-            const b = appData(bumped, "soma-memory");
-            assert.notEqual(b.postgres_password, a.postgres_password);
-            assert.notEqual(b.postgres_dsn, a.postgres_dsn);
-            assert.equal(decodeURIComponent(new URL(b.postgres_dsn).password), b.postgres_password);
-            for (const k of Object.keys(a).filter((k) => !["postgres_password", "postgres_dsn"].includes(k))) assert.equal(b[k], a[k], k);
+            assert.deepEqual(appData(bumped, "soma-memory"), appData(base, "soma-memory"), "KV untouched");
             assert.deepEqual(appData(bumped, "nemo-server"), appData(base, "nemo-server"));
+            const key = (run: RunResult, field: string) => externalSecretSpec(run, "soma-memory").data.find((e: any) => e.sourceRef && e.remoteRef.key.includes("-postgres-") && e.remoteRef.property === field).remoteRef.key;
+            assert.notEqual(key(bumped, "password"), key(base, "password"), "the other user is active");
+            assert.equal(key(bumped, "username"), key(bumped, "password"), "one pair");
+            // In Vault, only soma-memory's postgres rotate steps write; nemo-server's ExternalSecret spec is
+            // untouched (its force-sync annotation follows the mocks' KV version counter, not this bump).
+            const changed = changedUrns(base, bumped).map((u) => u.split("::").pop()!).filter((n) => n.startsWith("vault-")).sort();
+            assert.deepEqual(changed, ["vault-soma-memory-postgres-rotate", "vault-soma-memory-postgres-rotate-root"]);
+            assert.deepEqual(externalSecretSpec(bumped, "nemo-server"), externalSecretSpec(base, "nemo-server"));
+            assert.notDeepEqual(externalSecretSpec(bumped, "soma-memory"), externalSecretSpec(base, "soma-memory"));
         });
     });
 
@@ -314,7 +340,8 @@ export function describeCredentials(stack: string): void {
             const state = after(base)[ROTATION_STATE_OUTPUT] as Record<string, unknown>;
             const generated = Object.entries<any>(appsConfig()).flatMap(([app, spec]) =>
                 Object.entries<any>(spec.secrets)
-                    .filter(([, s]) => ["random-bytes", "password"].includes(s.source.kind))
+                    // Generated secrets, and database passwords (alternating users: their counter drives the slots).
+                    .filter(([, s]) => ["random-bytes", "password"].includes(s.source.kind) || (s.source.kind === "database" && s.source.field === "password"))
                     .map(([k]) => `${app}/${k}`),
             );
             assert.deepEqual(Object.keys(state).sort(), generated.sort());

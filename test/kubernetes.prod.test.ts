@@ -61,16 +61,24 @@ describe("kubernetes (prod)", () => {
         const spec = es.inputs.spec as any;
         assert.deepEqual(spec.secretStoreRef, runbook.secretStoreRef);
         assert.equal(spec.target.name, runbook.target.name);
-        assert.deepEqual(
-            spec.data.map((d: any) => [d.secretKey, d.remoteRef.property]),
-            runbook.data.map((d: any) => [d.secretKey, d.remoteRef.property]),
-        );
-        // The runbook names the full KV v2 data path; the store's `path: secret` makes ESO read the
-        // same path from the key relative to the mount.
-        for (const [i, d] of spec.data.entries()) {
-            assert.equal(esoVaultReadPath("secret", d.remoteRef.key), runbook.data[i].remoteRef.key);
-            assert.equal(esoVaultReadPath("secret", runbook.data[i].remoteRef.key), runbook.data[i].remoteRef.key);
+        // The Secret holds the runbook's keys, exactly (the template writes them, mergePolicy Replace).
+        assert.deepEqual(Object.keys(spec.target.template.data).sort(), runbook.data.map((d: any) => d.secretKey).sort());
+        assert.equal(spec.target.template.mergePolicy, "Replace");
+        // The KV ones read the runbook's properties; the runbook names the full KV v2 data path, and the
+        // store's `path: secret` makes ESO read the same path from the key relative to the mount.
+        const fromKv = spec.data.filter((d: any) => !d.sourceRef);
+        assert.deepEqual(fromKv.map((d: any) => d.secretKey).sort(), ["KAFKA_BOOTSTRAP_SERVERS", "QDRANT_URL", "SOMA_API_TOKEN"]);
+        for (const d of fromKv) {
+            const r = runbook.data.find((x: any) => x.secretKey === d.secretKey);
+            assert.equal(d.remoteRef.property, r.remoteRef.property);
+            assert.equal(esoVaultReadPath("secret", d.remoteRef.key), r.remoteRef.key);
+            assert.equal(esoVaultReadPath("secret", r.remoteRef.key), r.remoteRef.key);
         }
+        // The deliberate difference (issue 17): POSTGRES_URL and REDIS_URL are composed by ESO from the
+        // active database user's static-creds (docs/database-credentials.md), with TLS, not stored in KV.
+        assert.match(spec.target.template.data.POSTGRES_URL, /^postgresql:\/\/\{\{ index \. "_ref_postgres_user" \| urlquery \}\}:.*\?sslmode=require$/);
+        assert.match(spec.target.template.data.REDIS_URL, /^rediss:\/\/\{\{ index \. "_ref_redis_user" \| urlquery \}\}:/);
+        assert.deepEqual([...new Set(spec.data.filter((d: any) => d.sourceRef).map((d: any) => d.sourceRef.storeRef.name))], ["soma-vault-store-database"]);
         const store = oneNamed(run(), TYPES.clusterSecretStore, "soma-vault-store");
         assert.equal((store.inputs.spec as any).provider.vault.path, "secret");
         // The deliberate difference: `auto` belongs on workloads; on the Secret Reader reads `match`.
@@ -104,7 +112,8 @@ describe("kubernetes (prod)", () => {
     it("creates exactly what prod needs: the app namespaces exist already, kube-utilities comes with Helm", () => {
         const count = (type: string) => byType(run(), type).length;
         assert.deepEqual(byType(run(), TYPES.namespace), []);
-        assert.equal(count(TYPES.clusterSecretStore), config.apps.filter(usesExternalSecret).length);
+        // One store per externalSecret-delivery app, and one on the database mount per such app with databases.
+        assert.equal(count(TYPES.clusterSecretStore), config.apps.filter(usesExternalSecret).length + config.apps.filter((a) => usesExternalSecret(a) && a.databases.length > 0).length);
         assert.equal(count(TYPES.secretStore), 0);
         assert.equal(count(TYPES.externalSecret), config.apps.filter(usesExternalSecret).length);
         assert.equal(count(TYPES.release), 1);

@@ -24,7 +24,11 @@ describe("kubernetes (staging)", () => {
             // Its own staging path, or the staging shared path of a secret granted to it.
             const keys = [`shared-infra/${app.name}/staging`, ...app.granted.map((g) => g.kvPath)];
             for (const g of app.granted) assert.match(g.kvPath, /^shared-infra\/[a-z0-9-]+\/staging\/shared\//);
-            for (const d of spec.data) assert.ok(keys.includes(d.remoteRef.key), `${app.name}/${d.secretKey}: ${d.remoteRef.key}`);
+            for (const d of spec.data) {
+                // Database users (docs/database-credentials.md): staging's own static roles, through the database store.
+                if (d.sourceRef) assert.match(d.remoteRef.key, new RegExp(`^static-creds/${app.name}-[a-z0-9]+-staging-[ab]$`), `${app.name}/${d.secretKey}`);
+                else assert.ok(keys.includes(d.remoteRef.key), `${app.name}/${d.secretKey}: ${d.remoteRef.key}`);
+            }
             assert.equal(spec.refreshInterval, "1h");
         }
         // nemo-server's target Secret carries the environment in its name, as dev's and prod's do.

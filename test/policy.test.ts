@@ -232,6 +232,7 @@ describe("what the policies assume about the SDKs", () => {
             vaultPolicy: vault.Policy,
             vaultMount: vault.Mount,
             vaultKvSecretV2: vault.kv.SecretV2,
+            vaultDatabaseConnection: vault.database.SecretBackendConnection,
             vaultKvSecret: vault.kv.Secret,
             vaultGenericSecret: vault.generic.Secret,
             vaultAudit: vault.Audit,

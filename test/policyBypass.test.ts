@@ -112,7 +112,7 @@ describe("class 7: a prod stack that turns a promise off (the real program, prod
             name: "TLS off: a rediss:// URL composed as redis://",
             edit: (c) => {
                 c["platform-secrets:security"] = { requireTls: false };
-                app(c, "soma-memory").secrets.redis_url.source.template = "redis://:{redis_password}@redis.soma-memory.svc.cluster.local:6379/0";
+                app(c, "soma-memory").secrets.redis_url.source.template = "redis://{redis_user}:{redis_password}@redis.soma-memory.svc.cluster.local:6379/0";
             },
             mandatory: ["prod-tls-urls"],
         },
@@ -144,9 +144,28 @@ describe("class 7: a prod stack that turns a promise off (the real program, prod
         { name: "a 180-day schedule", edit: (c) => (c["platform-secrets:rotation"].maxAgeDays = 180), mandatory: ["prod-rotation-schedule"] },
         {
             name: "one secret taken out of the schedule without recording the exception",
-            edit: (c) => (app(c, "soma-memory").secrets.soma_api_token.maxAgeDays = 0),
+            edit: (c) => Object.assign(app(c, "soma-memory").secrets.soma_api_token, { maxAgeDays: 0, exemptReason: "a reason, but no record in policy/config" }),
             mandatory: [],
             advisory: ["prod-rotation-unscheduled"],
+        },
+        {
+            // The config rules refuse maxAgeDays: 0 without a reason; the pack judges the inventory itself.
+            name: "an exempt secret whose reason is missing from the inventory",
+            edit: () => undefined,
+            mutate: (r) => {
+                for (const e of r.outputs.inventory as { exemptReason?: string }[]) delete e.exemptReason;
+                return r.resources;
+            },
+            mandatory: [],
+            advisory: ["prod-rotation-unscheduled"],
+        },
+        {
+            name: "Vault's connection to Redis without TLS",
+            edit: (c) => {
+                c["platform-secrets:security"] = { requireTls: false };
+                app(c, "soma-memory").databases.redis.tls = false;
+            },
+            mandatory: ["prod-tls-urls"],
         },
     ];
 
@@ -173,7 +192,10 @@ describe("class 7: a prod stack that turns a promise off (the real program, prod
     it("records the README's reasoned exceptions in prod.json, and only secrets that are really unscheduled", async () => {
         const run = await runStack("prod");
         const inventory = reveal(run.outputs.inventory) as { app: string; secret: string; source: string; maxAgeDays: number }[];
-        const unscheduled = inventory.filter((e) => ["random-bytes", "password"].includes(e.source) && e.maxAgeDays === 0).map((e) => `${e.app}/${e.secret}`).sort();
+        const unscheduled = inventory.filter((e) => (["random-bytes", "password"].includes(e.source) || (e as { rotation?: string }).rotation === "alternating-users") && e.maxAgeDays === 0).map((e) => `${e.app}/${e.secret}`).sort();
+        // No database credential among them (alternating users), each with its reason in the inventory.
+        assert.deepEqual(unscheduled, ["nemo-server/rag_db_key", "nemo-server/users_db_key"]);
+        for (const id of unscheduled) assert.ok((inventory.find((e) => `${e.app}/${e.secret}` === id) as { exemptReason?: string }).exemptReason);
         const recorded = [...((prodConfig["prod-rotation-unscheduled"] as { coordinatedRotation: string[] }).coordinatedRotation)].sort();
         assert.deepEqual(recorded, unscheduled);
     });

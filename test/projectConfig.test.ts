@@ -33,7 +33,17 @@ function engineThenProgram(stack: string, config: Record<string, unknown>, secre
 function requiredOnly(): Record<string, unknown> {
     const dev = readStackConfig("dev");
     const config = Object.fromEntries(required.map((k) => [`${projectName}:${k}`, structuredClone(dev[`${projectName}:${k}`])])) as Record<string, any>;
-    for (const app of Object.values(config[`${projectName}:apps`] as Record<string, any>)) delete app.backups;
+    for (const app of Object.values(config[`${projectName}:apps`] as Record<string, any>)) {
+        delete app.backups;
+        // Without databases (alternating users need the operator's bootstrap secrets, not a default):
+        // their credentials and the URLs composed from them go too.
+        delete app.databases;
+        const db = Object.keys(app.secrets).filter((k) => app.secrets[k].source.kind === "database");
+        for (const k of Object.keys(app.secrets)) {
+            const t = app.secrets[k].source.template;
+            if (db.includes(k) || (typeof t === "string" && db.some((d) => t.includes(`{${d}}`)))) delete app.secrets[k];
+        }
+    }
     Object.assign(config[`${projectName}:vault`].kubernetesAuth, { host: "https://k8s.example.internal:6443", caCertPem: TEST_CA_PEM, issuer: "https://k8s.example.internal" });
     return config;
 }

@@ -19,7 +19,11 @@ export const TEST_CA_PEM = readFileSync(join(__dirname, "fixtures", "test-ca.crt
 export const TEST_NOW = new Date("2026-11-22T09:00:00Z");
 
 /** A stand-in for the operator's `pulumi config set --secret` values, per stack. */
-export const SUPPLIED = { "nemo-server": { huggingface_token: "hf_TestTokenNotARealValue0123456789" } };
+export const SUPPLIED = {
+    "nemo-server": { huggingface_token: "hf_TestTokenNotARealValue0123456789", postgres_manager_bootstrap: "test-bootstrap-nemo-pg", redis_manager_bootstrap: "test-bootstrap-nemo-redis" },
+    // The database managers' bootstrap passwords (docs/database-credentials.md), used once before Vault rotates them.
+    "soma-memory": { postgres_manager_bootstrap: "test-bootstrap-soma-pg", redis_manager_bootstrap: "test-bootstrap-soma-redis" },
+};
 
 /** Runs a stack with its real Pulumi.<stack>.yaml, operator secrets supplied, at TEST_NOW. */
 export function runStack(stack: string, overrides: Partial<RunOptions> = {}): Promise<RunResult> {

@@ -149,13 +149,15 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
         });
 
         it("owns the KV v2 mount exactly where config says, with the configured history, protected as config says", () => {
+            // The database secrets engine mount (docs/database-credentials.md) is checked on its own.
+            const kvMounts = byType(result, T.mount).filter((m) => m.inputs.type !== "database");
             if (!config.vault.kv.manage) {
                 // An existing mount (prod: runbook 001 already writes under secret/): nothing of it here.
-                assert.deepEqual([...byType(result, T.mount), ...byType(result, T.kvSettings)], []);
+                assert.deepEqual([...kvMounts, ...byType(result, T.kvSettings)], []);
                 return;
             }
-            const [m] = byType(result, T.mount);
-            assert.equal(byType(result, T.mount).length, 1);
+            const [m] = kvMounts;
+            assert.equal(kvMounts.length, 1);
             assert.deepEqual([m.inputs.path, m.inputs.type, m.inputs.options], [mount(), "kv", { version: "2" }]);
             assert.equal(m.options.protect ?? false, exp.protect);
             assert.equal(m.options.retainOnDelete ?? false, exp.protect);
@@ -175,7 +177,10 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
                 assert.ok(r.inputs.dataJson instanceof SecretValue, `${app.name}: dataJson must be a secret input`);
                 assert.ok(r.outputs.dataJson instanceof SecretValue, `${app.name}: dataJson must be a secret output`);
                 const data = JSON.parse(String(reveal(r.inputs.dataJson))) as Record<string, string>;
-                const expected = app.secrets.filter((s) => s.source.kind !== "supplied" || s.supplied).flatMap((s) => s.properties.map((p) => p.property));
+                // Not in KV: database credentials and what is composed from them (ESO composes it at sync time).
+                const dbProps = new Set(app.secrets.filter((s) => s.source.kind === "database").map((s) => s.properties[0].property));
+                const syncComposed = (s: (typeof app.secrets)[number]) => s.source.kind === "composed" && [...s.source.template.matchAll(/\{([^{}]*)\}/g)].some((m) => dbProps.has(m[1]));
+                const expected = app.secrets.filter((s) => (s.source.kind !== "supplied" || s.supplied) && s.source.kind !== "database" && !syncComposed(s)).flatMap((s) => s.properties.map((p) => p.property));
                 assert.deepEqual(Object.keys(data).sort(), expected.sort());
                 for (const v of Object.values(data)) assert.ok(typeof v === "string" && v.length > 0);
                 // Write-only data would lose a --target-replace rotation; custom metadata needs metadata writes.
@@ -228,10 +233,13 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             for (const app of config.apps) {
                 const policy = policyOf(app.readPolicyName);
                 assert.deepEqual(granted(policy, app.vaultDataPath), ["read"]);
-                // The only other paths: the shared paths of its grants, exactly, and the token
-                // self-service endpoints ESO uses (no default policy).
-                assert.deepEqual([...policy.keys()].sort(), [app.vaultDataPath, ...app.granted.map((g) => g.vaultDataPath), "auth/token/lookup-self", "auth/token/revoke-self"].sort());
+                // The only other paths: the shared paths of its grants, exactly, the token self-service
+                // endpoints ESO uses (no default policy), and the current credentials of the app's own
+                // alternating database users (docs/database-credentials.md).
+                const staticCreds = app.databases.flatMap((d) => [d.roleNames.a, d.roleNames.b].map((r) => `${config.vault.database.path}/static-creds/${r}`));
+                assert.deepEqual([...policy.keys()].sort(), [app.vaultDataPath, ...app.granted.map((g) => g.vaultDataPath), "auth/token/lookup-self", "auth/token/revoke-self", ...staticCreds].sort());
                 for (const g of app.granted) assert.deepEqual(granted(policy, g.vaultDataPath), ["read"], `${app.name}: granted ${g.id}`);
+                for (const p of staticCreds) assert.deepEqual(granted(policy, p), ["read"]);
                 assert.deepEqual(granted(policy, "auth/token/lookup-self"), ["read"]);
                 assert.deepEqual(granted(policy, "auth/token/revoke-self"), ["update"]);
                 for (const [path, caps] of policy) {
@@ -255,6 +263,9 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
                     `auth/${exp.authPath}/role/${app.vaultRoleName}`,
                     "auth/token/create",
                     "sys/mounts",
+                    // The database mount: no other app's users, no rotation, no connection, no dynamic creds.
+                    ...config.apps.filter((o) => o.name !== app.name).flatMap((o) => o.databases.flatMap((d) => [d.roleNames.a, d.roleNames.b].map((r) => `${config.vault.database.path}/static-creds/${r}`))),
+                    ...app.databases.flatMap((d) => [`${config.vault.database.path}/config/${d.connectionName}`, `${config.vault.database.path}/rotate-role/${d.roleNames.a}`, `${config.vault.database.path}/rotate-root/${d.connectionName}`, `${config.vault.database.path}/creds/${d.roleNames.a}`]),
                 ];
                 for (const p of probes) assert.deepEqual(granted(policy, p), [], `${app.readPolicyName} grants ${granted(policy, p)} on ${p}`);
             }
@@ -267,6 +278,10 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
                 assert.ok(!path.includes("/destroy/"), `rotator: ${path}`);
                 if (path.startsWith(`${mount()}/`)) {
                     assert.ok(path.endsWith(`/${stack}`) || path === `${mount()}/config` || shared().some((x) => path.endsWith(`/${x.shared.kvPath}`) && x.shared.kvPath.includes(`/${stack}/shared/`)), `rotator: ${path} is not this environment's`);
+                }
+                // The database mount: this environment's connections and static roles only, never a credential.
+                if (path.startsWith(`${config.vault.database.path}/`)) {
+                    assert.match(path, new RegExp(`^${config.vault.database.path}/(config|rotate-root|static-roles|rotate-role)/[a-z0-9-]+-${config.environment}(-[ab])?$`), `rotator: ${path}`);
                 }
                 if (path.includes("/metadata/")) assert.deepEqual(caps, ["read", "list"], `rotator: ${path}`);
                 if (caps.includes("sudo")) {

@@ -44,7 +44,7 @@ export function startOfUtcDay(d = new Date()): Date {
 }
 
 interface CatalogShape {
-    [app: string]: { secrets?: Record<string, { source?: { kind?: string; required?: boolean } }> };
+    [app: string]: { secrets?: Record<string, { source?: { kind?: string; required?: boolean } }>; databases?: Record<string, { managerBootstrapSecret?: string }> };
 }
 
 /**
@@ -73,6 +73,18 @@ function offlineSuppliedSecrets(config: Record<string, unknown>): { values: Reco
             if (source?.kind !== "supplied") continue;
             const v = own(own(given, app), key);
             if (isSecure(v) || (v === undefined && source.required !== false)) {
+                (values[app] ??= Object.create(null))[key] = OFFLINE_PLACEHOLDER;
+                used.push(`suppliedSecrets.${app}.${key}`);
+            }
+        }
+        // The database managers' bootstrap passwords (docs/database-credentials.md): required operator secrets too.
+        const databases = own(own(apps, app), "databases");
+        if (databases === null || typeof databases !== "object") continue;
+        for (const db of Object.keys(databases)) {
+            const key = own(own(databases, db), "managerBootstrapSecret");
+            if (typeof key !== "string" || values[app]?.[key] !== undefined) continue;
+            const v = own(own(given, app), key);
+            if (isSecure(v) || v === undefined) {
                 (values[app] ??= Object.create(null))[key] = OFFLINE_PLACEHOLDER;
                 used.push(`suppliedSecrets.${app}.${key}`);
             }

@@ -14,7 +14,7 @@ export interface InventoryEntry {
     app: string;
     secret: string;
     source: string;
-    rotation: "single" | "dual-key" | "none";
+    rotation: "single" | "dual-key" | "alternating-users" | "none";
     generation: number;
     /** Derived keys (jwt): the catalog key of the signing secret. */
     signingKey?: string;
@@ -73,6 +73,14 @@ export function resolveTarget(plan: Plan, id: string): RotateTarget {
                     ? `it is derived from its signing secret: rotate ${entry.app}/${entry.signingKey} (npm run rotate -- --stack ${plan.stack} ${entry.app}/${entry.signingKey}), which re-derives it in the same up`
                     : "it is a plain setting in the stack file: change it there";
         throw new RotateError(`${id} is not generated (source ${entry.source}), so there is nothing to replace: ${how}`);
+    }
+    if (entry.rotation === "alternating-users") {
+        // docs/database-credentials.md: Vault sets the password, nothing in the program's state to replace.
+        throw new RotateError(
+            `${id} rotates by alternating users through Vault's database secrets engine: bump ${configPath("rotation.generations", [id])} by one and pulumi up; ` +
+                `Vault sets a new password on the other user, which becomes active, and the current one stays valid until the next rotation. ` +
+                `Leaked: bump twice (two pulumi up, the second once pods have restarted), so both users get new passwords.`,
+        );
     }
     const credentials = plan.resources.find((r) => r.type === "platform-secrets:credentials:AppCredentials" && r.name === entry.app);
     const generated = credentials && plan.resources.find((r) => r.type === "platform-secrets:credentials:GeneratedSecret" && r.parent === credentials.urn && r.name === `${entry.app}-${entry.secret}`);

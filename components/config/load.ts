@@ -42,7 +42,7 @@ function describe(issue: core.$ZodIssue): string {
         case "invalid_value":
             return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
         case "invalid_union":
-            return issue.message.includes("discriminator") ? `must be one of random-bytes, password, composed, supplied, plain, jwt` : issue.message;
+            return issue.message.includes("discriminator") ? `must be one of random-bytes, password, composed, supplied, plain, jwt, database` : issue.message;
         default:
             return issue.message;
     }

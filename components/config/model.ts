@@ -2,7 +2,7 @@
  * The validated stack config, resolved into what the components consume: every default applied,
  * every name and path derived once, here, so no component derives them again.
  */
-import type { CatalogSecretConfig, ParsedStackConfig, SecretSourceConfig } from "./schema";
+import type { CatalogSecretConfig, DatabaseConfig, ParsedStackConfig, SecretSourceConfig } from "./schema";
 
 /** A value that must never be printed: JSON and string conversions give "[secret]". */
 export class Sensitive {
@@ -49,6 +49,8 @@ export interface SecretSpec {
     generation: number;
     /** Scheduled maximum age in days; 0 when scheduled rotation is off for this secret. */
     maxAgeDays: number;
+    /** Why a rotating secret is exempt from the schedule (maxAgeDays 0), from the stack file. */
+    exemptReason?: string;
     /** Vault properties this secret writes: one, or primary/previous (and alias) for dual-key. */
     properties: PropertySpec[];
     /** The operator's value, for `supplied` secrets that were set. */
@@ -95,6 +97,31 @@ export interface BackupSpec {
     roleName: string;
 }
 
+/** Alternating login users of one database (docs/database-credentials.md). */
+export interface DatabaseSpec {
+    /** Key in the app's `databases`. */
+    name: string;
+    engine: DatabaseConfig["engine"];
+    host: string;
+    port: number;
+    database?: string;
+    sslmode: DatabaseConfig["sslmode"];
+    tls: boolean;
+    /** Slot a's and slot b's login users. */
+    users: { a: string; b: string };
+    manager: string;
+    /** The manager's bootstrap password (used once; Vault rotates it), when supplied. */
+    managerBootstrapPassword?: Sensitive;
+    /** Catalog key of suppliedSecrets.<app>.<key> for that password. */
+    managerBootstrapSecret: string;
+    /** Vault database connection: <app>-<database>-<env>. */
+    connectionName: string;
+    /** Vault static roles per slot: <connection>-a, <connection>-b. */
+    roleNames: { a: string; b: string };
+    /** The catalog secret (source database, field password) whose rotation counter drives the slots. */
+    passwordSecretId: string;
+}
+
 export interface AppSpec {
     name: string;
     namespace: string;
@@ -128,6 +155,7 @@ export interface AppSpec {
     vaultLogin: { configMapName: string; addressKey: string; roleKey: string };
     /** Secrets other apps granted to this one (read at their shared paths). */
     granted: GrantedSecret[];
+    databases: DatabaseSpec[];
 }
 
 /** Whether an app gets a store, an ExternalSecret and a target Secret. */
@@ -161,6 +189,11 @@ export function isGenerated(source: SecretSourceConfig): boolean {
 
 function sharedPaths(mount: string, kvPath: string) {
     return { kvPath, vaultDataPath: `${mount}/data/${kvPath}`, vaultMetadataPath: `${mount}/metadata/${kvPath}` };
+}
+
+/** Rotates with a counter: generated secrets, and database passwords (alternating users). */
+export function isRotating(source: SecretSourceConfig): boolean {
+    return isGenerated(source) || (source.kind === "database" && source.field === "password");
 }
 
 /** Appends a suffix in the case of the base (JWT_SECRET → JWT_SECRET_PRIMARY, jwt_secret → jwt_secret_primary). */
@@ -201,7 +234,8 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
                     generated,
                     rotation: s.rotation,
                     generation: Object.hasOwn(parsed.rotation.generations, id) ? parsed.rotation.generations[id] : 0,
-                    maxAgeDays: generated ? (s.maxAgeDays ?? parsed.rotation.maxAgeDays) : 0,
+                    maxAgeDays: isRotating(s.source) ? (s.maxAgeDays ?? parsed.rotation.maxAgeDays) : 0,
+                    exemptReason: s.exemptReason,
                     properties: expandProperties(key, s),
                     supplied: supplied === undefined ? undefined : new Sensitive(supplied),
                     description: s.description,
@@ -219,6 +253,31 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
                     bucketName: `${parsed.backup?.bucketPrefix ?? ""}-${name}-${target}-${env}`,
                     roleName: `${name}-${target}-backup-${env}`,
                 }));
+            const given = Object.hasOwn(parsed.suppliedSecrets, name) ? parsed.suppliedSecrets[name] : undefined;
+            const databases: DatabaseSpec[] = Object.entries(app.databases)
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([db, d]) => {
+                    const connectionName = `${name}-${db}-${env}`;
+                    const bootstrap = given && Object.hasOwn(given, d.managerBootstrapSecret) ? given[d.managerBootstrapSecret] : undefined;
+                    // rules.ts: exactly one catalog entry is this database's password.
+                    const password = Object.entries(app.secrets).find(([, s]) => s.source.kind === "database" && s.source.database === db && s.source.field === "password");
+                    return {
+                        name: db,
+                        engine: d.engine,
+                        host: d.host,
+                        port: d.port,
+                        database: d.database,
+                        sslmode: d.sslmode,
+                        tls: d.tls,
+                        users: { a: d.users[0], b: d.users[1] },
+                        manager: d.manager,
+                        managerBootstrapPassword: bootstrap === undefined ? undefined : new Sensitive(bootstrap),
+                        managerBootstrapSecret: d.managerBootstrapSecret,
+                        connectionName,
+                        roleNames: { a: `${connectionName}-a`, b: `${connectionName}-b` },
+                        passwordSecretId: password ? `${name}/${password[0]}` : "",
+                    };
+                });
             return {
                 name,
                 namespace: app.namespace,
@@ -239,6 +298,7 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
                 workloadRoleName: `${name}-workload-${env}`,
                 vaultLogin: { configMapName: app.vaultLogin.configMapName ?? `${name}-vault-login`, addressKey: app.vaultLogin.addressKey, roleKey: app.vaultLogin.roleKey },
                 granted: [] as GrantedSecret[],
+                databases,
             };
         });
     // Grants, from the owner's side to the consumer's (rules.ts refuses unknown consumers).

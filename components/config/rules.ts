@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { templateReferences } from "../credentials/compose";
 import { pipelinePolicyNames } from "../vault/policies";
-import { AppSpec, authDelegatorBindingName, expandProperties, isGenerated, PlatformConfig } from "./model";
+import { AppSpec, authDelegatorBindingName, expandProperties, isGenerated, isRotating, PlatformConfig } from "./model";
 import { durationSeconds, parseQuantity, ParsedStackConfig, secretDataKeyProblem } from "./schema";
 import { literalPassword, tlsViolation, UNKNOWN } from "./tls";
 
@@ -133,8 +133,8 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
         for (const [key, s] of Object.entries(app.secrets)) {
             const path = [...base, "secrets", key];
             if (s.source.kind !== "composed") for (const p of expandProperties(key, s)) referenceable.add(p.property);
-            if (isGenerated(s.source)) for (const p of expandProperties(key, s)) generatedProperties.add(p.property);
-            if (isGenerated(s.source)) generatedIds.add(`${appName}/${key}`);
+            if (isGenerated(s.source) || s.source.kind === "database") for (const p of expandProperties(key, s)) generatedProperties.add(p.property);
+            if (isRotating(s.source)) generatedIds.add(`${appName}/${key}`);
             for (const p of expandProperties(key, s)) {
                 if (p.env !== undefined && p.env !== s.env) {
                     const why = secretDataKeyProblem(p.env);
@@ -153,8 +153,31 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
                 add([...path, "rotation"], "dual-key rotation needs a generated source (random-bytes or password)");
             }
             if (s.aliasPrimary && s.rotation !== "dual-key") add([...path, "aliasPrimary"], "aliasPrimary applies only to dual-key secrets");
-            if (s.maxAgeDays !== undefined && !isGenerated(s.source)) {
-                add([...path, "maxAgeDays"], "only generated secrets rotate on a schedule");
+            if (s.maxAgeDays !== undefined && !isRotating(s.source)) {
+                add([...path, "maxAgeDays"], "only generated secrets and database passwords rotate on a schedule");
+            }
+            // An exemption from the schedule is a reviewed decision: its reason lives next to it.
+            if (isRotating(s.source) && s.maxAgeDays === 0 && s.exemptReason === undefined) {
+                add([...path, "exemptReason"], "is required when the secret is exempt from scheduled rotation (maxAgeDays 0): say why it cannot rotate on a schedule");
+            }
+            if (s.exemptReason !== undefined && !(isRotating(s.source) && s.maxAgeDays === 0)) {
+                add([...path, "exemptReason"], "applies only to a generated secret or database password exempt from the schedule (maxAgeDays: 0)");
+            }
+            if (s.source.kind === "database") {
+                const dbs = app.databases ?? {};
+                if (!Object.hasOwn(dbs, s.source.database)) add([...path, "source", "database"], `names no database of apps.${appName}.databases`);
+            }
+        }
+        // Every database has exactly one password entry: its rotation counter drives the user slots.
+        for (const [db, d] of Object.entries(app.databases ?? {})) {
+            const passwords = Object.entries(app.secrets).filter(([, s]) => s.source.kind === "database" && s.source.database === db && s.source.field === "password");
+            if (passwords.length !== 1) add([...base, "databases", db], `needs exactly one secret with source { kind: database, database: ${db}, field: password } (found ${passwords.length})`);
+            const forApp = Object.hasOwn(c.suppliedSecrets, appName) ? c.suppliedSecrets[appName] : undefined;
+            if (!forApp || !Object.hasOwn(forApp, d.managerBootstrapSecret)) {
+                add(["suppliedSecrets", appName, d.managerBootstrapSecret], `the bootstrap password of ${d.manager} (apps.${appName}.databases.${db}), used once before Vault rotates it; run: pulumi config set --stack ${stack} --secret --path 'suppliedSecrets.${appName}.${d.managerBootstrapSecret}' '<value>'`);
+            }
+            if (c.security.requireTls && ((d.engine === "postgresql" && !["require", "verify-ca", "verify-full"].includes(d.sslmode)) || (d.engine === "redis" && !d.tls))) {
+                add([...base, "databases", db, d.engine === "postgresql" ? "sslmode" : "tls"], "must use TLS (security.requireTls): sslmode require or stronger for Postgres, tls: true for Redis");
             }
         }
         const values = probeValues(app);
@@ -323,7 +346,8 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
         for (const key of Object.keys(given)) {
             const app = Object.hasOwn(c.apps, appName) ? c.apps[appName] : undefined;
             const entry = app && Object.hasOwn(app.secrets, key) ? app.secrets[key] : undefined;
-            if (entry?.source.kind !== "supplied") {
+            const bootstrap = app && Object.values(app.databases ?? {}).some((d) => d.managerBootstrapSecret === key);
+            if (entry?.source.kind !== "supplied" && !bootstrap) {
                 const near = nearest(`${appName}.${key}`, suppliedIds);
                 add(["suppliedSecrets", appName, key], `no supplied secret apps.${appName}.secrets.${key} in the catalog${near ? `; did you mean suppliedSecrets.${near}?` : ""}`);
             }

@@ -307,6 +307,21 @@ const jwtSource = z
     })
     .strict();
 
+/**
+ * A credential of one of the app's `databases` (docs/database-credentials.md): the username or the
+ * password of the login user that is active now. Vault's database secrets engine holds it, never the
+ * program's state; the ExternalSecret reads it at sync time, and templates that reference it are
+ * composed by ESO. A `password` field rotates on the schedule of this catalog entry.
+ */
+const databaseSource = z
+    .object({
+        kind: z.literal("database"),
+        /** Key of the app's `databases` entry. */
+        database: z.string().min(1),
+        field: z.enum(["username", "password"]),
+    })
+    .strict();
+
 export const secretSource = z.discriminatedUnion("kind", [
     randomBytesSource,
     passwordSource,
@@ -314,6 +329,7 @@ export const secretSource = z.discriminatedUnion("kind", [
     suppliedSource,
     plainSource,
     jwtSource,
+    databaseSource,
 ]);
 
 /**
@@ -346,11 +362,53 @@ const catalogSecret = z
         aliasPrimary: z.boolean().default(false),
         /** Overrides rotation.maxAgeDays for this secret; 0 disables scheduled rotation for it. */
         maxAgeDays: z.number().int().min(0).max(3650, "must be at most 3650 (ten years)").optional(),
+        /**
+         * Why this secret is kept out of the rotation schedule: required with `maxAgeDays: 0` on a
+         * generated secret, shown in the inventory, reported by the policy pack in prod when missing.
+         */
+        exemptReason: text.max(500, "must be at most 500 characters").optional(),
         description: z.string().optional(),
         /** Consumer apps that read this secret too, each through its own policy on the secret's shared path only. */
         grants: z.array(grant).max(64).default([]),
     })
     .strict();
+
+/** A Postgres or Redis login name (two per app, alternating). */
+const databaseUserName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case database user name: letters, digits and '_' (at most 63)");
+
+/**
+ * A database or cache whose app credentials rotate by alternating users through Vault's database
+ * secrets engine (docs/database-credentials.md): two login users, the active one following the
+ * rotation counter, the previous one valid until the next rotation.
+ */
+const databaseConfig = z
+    .object({
+        engine: z.enum(["postgresql", "redis"]),
+        /** Host and port Vault connects to (from Vault's network). */
+        host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, "must be a host name or IPv4 address"),
+        port: z.number().int().min(1).max(65535),
+        /** Postgres: database Vault's management user connects to. */
+        database: databaseUserName.optional(),
+        /** Postgres: sslmode of Vault's connection (require or stronger where security.requireTls). */
+        sslmode: z.enum(["disable", "prefer", "require", "verify-ca", "verify-full"]).default("require"),
+        /** Redis: TLS on Vault's connection. */
+        tls: z.boolean().default(true),
+        /** The two login users, slot a then slot b; the DBA creates both (docs/database-credentials.md). */
+        users: z.tuple([databaseUserName, databaseUserName]).refine(([a, b]) => a !== b, "must be two different users"),
+        /** The least-privilege management user Vault connects as (bootstrap SQL in docs/database-credentials.md). */
+        manager: databaseUserName,
+        /**
+         * `suppliedSecrets.<app>.<key>` holding the manager's bootstrap password: used once, then Vault
+         * rotates it (rotate-root) so no one knows it.
+         */
+        managerBootstrapSecret: propertyName,
+    })
+    .strict()
+    .superRefine((d, ctx) => {
+        if (d.engine === "postgresql" && d.database === undefined) ctx.addIssue({ code: "custom", path: ["database"], message: "is required for postgresql" });
+        if (d.engine === "redis" && d.database !== undefined) ctx.addIssue({ code: "custom", path: ["database"], message: "applies to postgresql only" });
+        if (d.users.includes(d.manager)) ctx.addIssue({ code: "custom", path: ["manager"], message: "must not be one of the app's users" });
+    });
 
 const backupTarget = z
     .object({
@@ -405,6 +463,9 @@ const app = z
         storeName: dnsSubdomain.optional(),
         /** Backup targets (postgres, qdrant): one encrypted bucket and one IRSA role each. */
         backups: mapOf(dnsLabel, backupTarget, "a mapping of backup targets").prefault({}),
+        /** Databases and caches whose credentials rotate by alternating users (docs/database-credentials.md). */
+        // Names without '-': Vault's role names <app>-<database>-<env>-<slot> then never overlap between apps.
+        databases: mapOf(z.string().regex(/^[a-z][a-z0-9]{0,30}$/, "must be lower-case letters and digits (no '-': it separates app, database and environment in Vault role names)"), databaseConfig, "a mapping of databases").prefault({}),
         /** May be empty only for an app that is granted secrets (rules.ts). */
         secrets: mapOf(propertyName, catalogSecret, "a mapping of secrets"),
     })
@@ -471,6 +532,15 @@ const vault = z
                 /** Vault token TTL for the store's logins, in seconds. */
                 tokenTtlSeconds: z.number().int().min(60).max(86400).default(600),
                 tokenMaxTtlSeconds: z.number().int().min(60).max(86400).default(1800),
+            })
+            .strict()
+            .prefault({}),
+        /** The database secrets engine mount the apps' `databases` use (docs/database-credentials.md). */
+        database: z
+            .object({
+                path: vaultPath.default("database").refine((p) => !VAULT_RESERVED_MOUNTS.includes(p.split("/")[0]), `must not be one of Vault's own mounts (${VAULT_RESERVED_MOUNTS.join(", ")})`),
+                /** Create and own the mount (true), or use an existing one (false). */
+                manage: z.boolean().default(true),
             })
             .strict()
             .prefault({}),
@@ -684,6 +754,7 @@ export const stackConfigSchema = z
 export type ParsedStackConfig = z.output<typeof stackConfigSchema>;
 export type CatalogSecretConfig = z.output<typeof catalogSecret>;
 export type SecretSourceConfig = z.output<typeof secretSource>;
+export type DatabaseConfig = z.output<typeof databaseConfig>;
 
 /** Top-level keys, for Pulumi.yaml's declarations and the unknown-key check. */
 export const topLevelKeys = Object.keys(stackConfigSchema.shape) as (keyof ParsedStackConfig)[];

@@ -14,6 +14,8 @@ export interface AppCredentialsArgs {
     readonly now: Date;
     /** What the last deployment applied (empty for a new stack). */
     readonly previous: RotationState;
+    /** vault.database.path, where the app's databases' static roles live. */
+    readonly databaseMount?: string;
 }
 
 /** What an auditor reads about one secret: everything but its value (runbooks 000, 003). */
@@ -23,12 +25,17 @@ export interface InventoryEntry {
     source: SourceKind;
     vaultPath: string;
     properties: PropertySpec[];
-    rotation: "single" | "dual-key" | "none";
+    /** `alternating-users`: a database password, two login users whose active one follows the counter. */
+    rotation: "single" | "dual-key" | "alternating-users" | "none";
     /** The manual generation from rotation.generations. */
     generation: number;
     /** The rotation counter applied (generations and scheduled periods, one step per update). */
     rotationCounter?: pulumi.Output<number>;
     maxAgeDays: number;
+    /** Why the secret is exempt from scheduled rotation (maxAgeDays 0), from the stack file. */
+    exemptReason?: string;
+    /** Database credentials: the Vault static role (slot) each property is read from, by slot. */
+    databaseRoles?: { a: string; b: string };
     /** RFC 3339 time the current value was generated (generated secrets only). */
     lastRotated?: pulumi.Output<string>;
     /** Date of the next scheduled rotation (generated secrets with a maximum age only). */
@@ -60,6 +67,16 @@ export class AppCredentials extends pulumi.ComponentResource {
     readonly inventory: InventoryEntry[];
     /** Per granted secret (catalog key): its properties alone, secret, for its shared path. */
     readonly sharedData: Record<string, pulumi.Output<Record<string, string>>>;
+    /**
+     * Per database of the app: the rotation counter applied to its password (the active user is
+     * slot a at even counters, slot b at odd ones; docs/database-credentials.md).
+     */
+    readonly databaseCounters: Record<string, number>;
+    /**
+     * Composed secrets that reference a database credential: composed by ESO at sync time from the
+     * active user's credentials, never in Vault KV or in the program's state.
+     */
+    readonly syncComposed: string[];
 
     constructor(name: string, args: AppCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:credentials:AppCredentials", name, {}, opts);
@@ -69,6 +86,9 @@ export class AppCredentials extends pulumi.ComponentResource {
         const signers: Record<string, { value: pulumi.Output<string>; lastRotated: pulumi.Output<string>; next?: string }> = Object.create(null);
         this.inventory = [];
         this.properties = [];
+        this.databaseCounters = {};
+        this.syncComposed = [];
+        const databaseProperties = new Set<string>();
 
         // Generated, supplied and plain values first: composed values reference them.
         for (const s of app.secrets) {
@@ -81,6 +101,7 @@ export class AppCredentials extends pulumi.ComponentResource {
                 rotation: s.generated ? s.rotation : "none",
                 generation: s.generation,
                 maxAgeDays: s.maxAgeDays,
+                ...(s.exemptReason !== undefined ? { exemptReason: s.exemptReason } : {}),
                 present: true,
                 consumers: s.grants.map((g) => g.app),
                 sharedPath: s.shared?.vaultDataPath,
@@ -100,6 +121,22 @@ export class AppCredentials extends pulumi.ComponentResource {
                 // when it was generated, and when it is next rotated.
                 const current = s.properties.find((p) => p.slot === "value" || p.slot === "primary")!;
                 signers[s.key] = { value: g.values[current.property], lastRotated: g.lastRotated, next: period.next };
+            } else if (s.source.kind === "database") {
+                // Not a value of the program: Vault's database secrets engine sets the password, ESO reads it.
+                for (const p of s.properties) databaseProperties.add(p.property);
+                const source = s.source;
+                const db = app.databases.find((d) => d.name === source.database);
+                if (db) entry.databaseRoles = db.roleNames;
+                if (db) entry.vaultPath = `${args.databaseMount ?? "database"}/static-creds/${db.roleNames.a} (even counters), .../${db.roleNames.b} (odd)`;
+                if (source.field === "password") {
+                    const period = schedulePeriod(now, epoch, s.maxAgeDays);
+                    const state = advance(rotationCounter(s.generation, period), previous[s.id]);
+                    this.databaseCounters[source.database] = state.applied;
+                    applied.push(pulumi.output<[string, { applied: number; offset: number }]>([s.id, { applied: state.applied, offset: state.offset }]));
+                    entry.rotation = "alternating-users";
+                    entry.rotationCounter = pulumi.output(state.applied);
+                    entry.nextScheduledRotation = period.next;
+                }
             } else if (s.source.kind === "supplied") {
                 if (s.supplied) values[s.properties[0].property] = pulumi.secret(s.supplied.reveal());
                 else entry.present = false;
@@ -128,6 +165,10 @@ export class AppCredentials extends pulumi.ComponentResource {
         for (const s of app.secrets) {
             if (s.source.kind !== "composed") continue;
             const { template, encode } = s.source;
+            if (templateReferences(template).some((r) => databaseProperties.has(r))) {
+                this.syncComposed.push(s.key);
+                continue;
+            }
             // Only the values the template references: depending on every value of the app (each
             // composed one included) made n composed secrets cost n² outputs.
             const refs: Record<string, pulumi.Output<string>> = {};

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { namedObjectOptions } from "./provider";
 import type { AppSpec, PropertySpec } from "../config/model";
+import { databaseSync } from "./databaseSync";
 import { ESO_API_VERSION, externalSecretSpec, FORCE_SYNC_ANNOTATION, forceSyncValue, managedLabels, PATCH_FORCE_ANNOTATION, StoreKind } from "./specs";
 
 export interface AppExternalSecretArgs {
@@ -23,6 +24,11 @@ export interface AppExternalSecretArgs {
     readonly provider: k8s.Provider;
     /** The ESO install, when this program runs it (the ExternalSecret CRD comes from it). */
     readonly operator?: pulumi.Resource;
+    /**
+     * Alternating database users (docs/database-credentials.md): the store on the database mount
+     * and, per database, the active slot's static role (an Output known only after Vault rotated it).
+     */
+    readonly database?: { readonly store: { readonly name: pulumi.Input<string>; readonly kind: StoreKind }; readonly activeRoles: Readonly<Record<string, pulumi.Input<string>>> };
 }
 
 /**
@@ -45,6 +51,11 @@ export class AppExternalSecret extends pulumi.ComponentResource {
             refreshInterval: args.refreshInterval,
             granted: app.granted,
         });
+        if (args.database) {
+            const sync = databaseSync({ app, activeRoles: args.database.activeRoles, store: args.database.store, kvStore: args.store, kvPath: app.kvPath });
+            (spec.data as unknown[]).push(...sync.data);
+            if (sync.template) Object.assign(spec.target.template, sync.template);
+        }
         // An app with no env key at all (an ExternalSecret syncing nothing) is refused by the config rules.
         // Only a hash of the version reaches the cluster. unsecret: should a caller's version come
         // secret-marked (it is a counter, not a value), the annotation stays readable in diffs.

@@ -24,6 +24,8 @@ export interface KubernetesSecretsArgs {
     readonly dataVersions: Readonly<Record<string, pulumi.Input<string>>>;
     /** Per app and backup target: the IAM role the backup ServiceAccount assumes. */
     readonly backupRoleArns: Readonly<Record<string, Readonly<Record<string, pulumi.Input<string>>>>>;
+    /** Per app with databases: the active slot's static role per database (VaultPlatform). */
+    readonly databaseRoles?: Readonly<Record<string, Readonly<Record<string, pulumi.Input<string>>>>>;
 }
 
 /** Where an app's Secret comes from, for app owners. */
@@ -138,9 +140,14 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
                     },
                     provider,
                     operator,
+                    databaseMount: app.databases.length > 0 ? config.vault.database.path : undefined,
                 },
                 { parent: this },
             );
+            const activeRoles = args.databaseRoles?.[app.name];
+            if (app.databases.length > 0 && (!activeRoles || app.databases.some((d) => activeRoles[d.name] === undefined))) {
+                throw new Error(`KubernetesSecrets: no active database roles for app ${app.name}`);
+            }
             const sync = new AppExternalSecret(
                 `${name}-${app.name}-sync`,
                 {
@@ -152,6 +159,7 @@ export class KubernetesSecrets extends pulumi.ComponentResource {
                     dataVersion: args.dataVersions[app.name],
                     provider,
                     operator,
+                    database: app.databases.length > 0 && store.databaseStoreName ? { store: { name: store.databaseStoreName, kind: store.kind }, activeRoles: activeRoles! } : undefined,
                 },
                 { parent: this },
             );

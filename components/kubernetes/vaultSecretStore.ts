@@ -16,6 +16,11 @@ export interface VaultSecretStoreArgs {
     readonly provider: k8s.Provider;
     /** The ESO install, when this program runs it: the store's CRD and webhook come from it. */
     readonly operator?: pulumi.Resource;
+    /**
+     * The database secrets engine mount, when the app has alternating database users: a second
+     * store, `<storeName>-database`, reads `<mount>/static-creds/<role>` with the same Vault role.
+     */
+    readonly databaseMount?: string;
 }
 
 /**
@@ -28,6 +33,8 @@ export class VaultSecretStore extends pulumi.ComponentResource {
     readonly storeName: pulumi.Output<string>;
     readonly kind: StoreKind;
     readonly readerServiceAccount: k8s.core.v1.ServiceAccount;
+    /** The store on the database mount, when args.databaseMount is set. */
+    readonly databaseStoreName?: pulumi.Output<string>;
 
     constructor(name: string, args: VaultSecretStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:kubernetes:VaultSecretStore", name, {}, opts);
@@ -86,6 +93,21 @@ export class VaultSecretStore extends pulumi.ComponentResource {
             }),
         );
         this.storeName = store.metadata.name;
-        this.registerOutputs({ storeName: this.storeName, kind: this.kind });
+        if (args.databaseMount !== undefined) {
+            // KV version v1 reads `<path>/<key>` as it is: the database engine's static-creds endpoint.
+            const dbSpec = { ...spec, provider: { vault: { ...spec.provider.vault, path: args.databaseMount, version: "v1" } } };
+            const dbStore = new k8s.apiextensions.CustomResource(
+                `${name}-database-store`,
+                {
+                    apiVersion: ESO_API_VERSION,
+                    kind: args.kind,
+                    metadata: { name: `${app.storeName}-database`, ...(args.kind === "SecretStore" ? { namespace: args.namespace } : {}), labels },
+                    spec: dbSpec,
+                },
+                namedObjectOptions(this, provider, { dependsOn: [authDelegator, ...(args.operator ? [args.operator] : [])] }),
+            );
+            this.databaseStoreName = dbStore.metadata.name;
+        }
+        this.registerOutputs({ storeName: this.storeName, kind: this.kind, databaseStoreName: this.databaseStoreName });
     }
 }

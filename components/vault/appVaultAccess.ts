@@ -32,6 +32,8 @@ export interface AppVaultAccessArgs {
     readonly stateful: StatefulOptions;
     /** The stack's Vault provider (components/vault/provider.ts), passed to every resource. */
     readonly provider: vault.Provider;
+    /** vault.database.path, for the app's databases' static-creds (docs/database-credentials.md). */
+    readonly databaseMount?: string;
 }
 
 /**
@@ -116,7 +118,7 @@ export class AppVaultAccess extends pulumi.ComponentResource {
 
         const policy = new vault.Policy(
             `${name}-read-policy`,
-            { name: app.readPolicyName, policy: renderPolicy(appReadPolicyRules(app)) },
+            { name: app.readPolicyName, policy: renderPolicy(appReadPolicyRules(app, args.databaseMount)) },
             { parent: this, provider },
         );
         this.readPolicyName = policy.name;

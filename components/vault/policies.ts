@@ -37,7 +37,7 @@ const LOOKUP_SELF: PolicyRule = {
  * `remoteRef` (key + property, optionally `version`) reads `<mount>/data/<path>` only. Our
  * ExternalSecrets use remoteRef, so metadata stays closed.
  */
-export function appReadPolicyRules(app: AppSpec): PolicyRule[] {
+export function appReadPolicyRules(app: AppSpec, databaseMount = "database"): PolicyRule[] {
     return [
         {
             path: app.vaultDataPath,
@@ -56,6 +56,15 @@ export function appReadPolicyRules(app: AppSpec): PolicyRule[] {
             capabilities: ["update"],
             why: "ESO revokes its own token when it drops a Vault client, so a token never outlives its use.",
         },
+        // Alternating users (docs/database-credentials.md): the current credentials of the app's own
+        // two static roles, and nothing else of the database mount (no rotate, no config, no creds/).
+        ...app.databases.flatMap((d) =>
+            (["a", "b"] as const).map((slot) => ({
+                path: `${databaseMount}/static-creds/${d.roleNames[slot]}`,
+                capabilities: ["read"] as PolicyRule["capabilities"],
+                why: `${app.name}: the ${d.name} login user of slot ${slot} (${d.users[slot]}), read by its database store.`,
+            })),
+        ),
     ];
 }
 
@@ -106,6 +115,27 @@ export function rotatorPolicyRules(config: PlatformConfig): PolicyRule[] {
                 { path: `${kv.path}/undelete/${s.shared.kvPath}`, capabilities: ["update"], why: `${s.id}: restore a soft-deleted version.` },
             );
         }
+    }
+    const database = config.vault.database;
+    for (const app of config.apps) {
+        for (const d of app.databases) {
+            rules.push(
+                {
+                    path: `${database.path}/config/${d.connectionName}`,
+                    capabilities: ["create", "read", "update", "delete"],
+                    why: `${app.name}/${d.name}: the connection as its least-privilege manager.`,
+                },
+                { path: `${database.path}/rotate-root/${d.connectionName}`, capabilities: ["update"], why: `${app.name}/${d.name}: replace the manager's bootstrap password with one only Vault knows.` },
+                ...(["a", "b"] as const).flatMap((slot) => [
+                    { path: `${database.path}/static-roles/${d.roleNames[slot]}`, capabilities: ["create", "read", "update", "delete"] as PolicyRule["capabilities"], why: `${app.name}/${d.name}: slot ${slot}'s static role.` },
+                    { path: `${database.path}/rotate-role/${d.roleNames[slot]}`, capabilities: ["update"] as PolicyRule["capabilities"], why: `${app.name}/${d.name}: rotate slot ${slot} when it becomes active.` },
+                ]),
+            );
+        }
+    }
+    if (database.manage && config.apps.some((a) => a.databases.length > 0)) {
+        rules.push({ path: `sys/mounts/${database.path}`, capabilities: ["create", "read", "update"], why: "Enable and read the database secrets engine mount; never disable it." });
+        rules.push({ path: `sys/mounts/${database.path}/tune`, capabilities: ["read", "update"], why: "Tune the database secrets engine mount." });
     }
     if (kv.manage) {
         rules.push(

@@ -4,6 +4,7 @@ import * as vault from "@pulumi/vault";
 import type { PlatformConfig } from "../config/model";
 import { AppVaultAccess } from "./appVaultAccess";
 import { AuditDevice } from "./auditDevice";
+import { DatabaseCredentials } from "./databaseCredentials";
 import { KubernetesAuthBackend } from "./kubernetesAuthBackend";
 import { KvV2Mount } from "./kvMount";
 import { PipelinePolicies } from "./pipelinePolicies";
@@ -14,6 +15,8 @@ export interface AppData {
     readonly data: pulumi.Output<Record<string, string>>;
     /** Per granted secret: its properties alone. */
     readonly sharedData: Readonly<Record<string, pulumi.Output<Record<string, string>>>>;
+    /** Per database of the app: the rotation counter applied to its password (AppCredentials). */
+    readonly databaseCounters?: Readonly<Record<string, number>>;
 }
 
 export interface VaultPlatformArgs {
@@ -50,6 +53,11 @@ export interface AppVaultOutputs {
     readonly readVersion: pulumi.Output<string>;
     /** Per granted secret of this app (as owner): its shared copy's version. */
     readonly sharedVersions: Readonly<Record<string, pulumi.Output<string>>>;
+    /**
+     * Per database of the app: the static role of the active user, known only after Vault rotated
+     * its password for this counter (docs/database-credentials.md).
+     */
+    readonly databases: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
 /**
@@ -104,8 +112,28 @@ export class VaultPlatform extends pulumi.ComponentResource {
               ).path
             : pulumi.output(kubernetesAuth.path);
 
+        const database = config.vault.database;
+        const databaseMount = config.apps.some((a) => a.databases.length > 0) && database.manage
+            ? new vault.Mount(
+                  `${name}-database`,
+                  { path: database.path, type: "database", description: "Database secrets engine: alternating app users (platform-secrets, docs/database-credentials.md)." },
+                  // Disabling the mount drops every static role and connection.
+                  { parent: this, provider, ...stateful },
+              ).path
+            : pulumi.output(database.path);
+
         const apps: Record<string, AppVaultOutputs> = {};
         for (const app of config.apps) {
+            const databases: Record<string, pulumi.Output<string>> = {};
+            for (const db of app.databases) {
+                const secret = app.secrets.find((s) => s.id === db.passwordSecretId);
+                const d = new DatabaseCredentials(
+                    `${name}-${app.name}-${db.name}`,
+                    { database: db, mount: databaseMount, counter: credentials[app.name].databaseCounters?.[db.name] ?? 0, maxAgeDays: secret?.maxAgeDays ?? 0, provider },
+                    { parent: this },
+                );
+                databases[db.name] = d.activeRole;
+            }
             const access = new AppVaultAccess(
                 `${name}-${app.name}`,
                 {
@@ -117,6 +145,7 @@ export class VaultPlatform extends pulumi.ComponentResource {
                     role: { audience: kubernetesAuth.audience, tokenTtlSeconds: kubernetesAuth.tokenTtlSeconds, tokenMaxTtlSeconds: kubernetesAuth.tokenMaxTtlSeconds },
                     stateful,
                     provider,
+                    databaseMount: database.path,
                 },
                 { parent: this },
             );
@@ -129,6 +158,7 @@ export class VaultPlatform extends pulumi.ComponentResource {
                 workloadRoleName: access.workloadRoleName,
                 sharedVersions: access.sharedVersions,
                 readVersion: access.dataVersion,
+                databases,
             };
         }
         // Consumers: a rotation of a granted secret moves their version too (force-sync, login ConfigMap).

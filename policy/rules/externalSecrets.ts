@@ -120,7 +120,8 @@ async function storeReadableKeys(store: SecretStoreProps, resources: PolicyResou
         }
         for (const rule of rules) {
             if (!rule.capabilities.includes("read")) continue;
-            const prefix = `${mount}/data/`;
+            // KV v2 reads <mount>/data/<key>; a v1 store (the database engine's static-creds) <mount>/<key>.
+            const prefix = vaultProvider?.version === "v1" ? `${mount}/` : `${mount}/data/`;
             if (rule.path.startsWith(prefix)) keys.push(rule.path.slice(prefix.length));
         }
     }
@@ -128,10 +129,10 @@ async function storeReadableKeys(store: SecretStoreProps, resources: PolicyResou
 }
 
 /** A remote key as the store reads it: relative to the mount, without KV v2's data/ segment. */
-function normalizedKey(key: string, mount: string): string {
+function normalizedKey(key: string, mount: string, version?: string): string {
     let k = key.replace(/^\/+/, "");
     if (k.startsWith(`${mount}/`)) k = k.slice(mount.length + 1);
-    if (k.startsWith("data/")) k = k.slice(5);
+    if (version !== "v1" && k.startsWith("data/")) k = k.slice(5);
     return k;
 }
 
@@ -169,7 +170,11 @@ export const externalSecretsConfined: StackValidationPolicy = {
             for (const entry of source?.dataFrom ?? []) {
                 if (entry.find !== undefined) report(`${where} uses dataFrom.find, which reads every secret of the store its search matches.`, r.urn);
             }
-            const refs = [source?.secretStoreRef, ...(source?.data ?? []).map((d) => d.sourceRef?.storeRef)].filter((x): x is { kind?: string; name?: string } => !!x);
+            // Each store judged on the keys read through it: the default store's, and each entry's own sourceRef store's.
+            const sameRef = (a?: { kind?: string; name?: string }, b?: { kind?: string; name?: string }) => !!a && !!b && a.kind === b.kind && a.name === b.name;
+            const refs = [source?.secretStoreRef, ...(source?.data ?? []).map((d) => d.sourceRef?.storeRef)]
+                .filter((x): x is { kind?: string; name?: string } => !!x)
+                .filter((x, i, all) => all.findIndex((y) => sameRef(x, y)) === i);
             for (const ref of refs) {
                 if (ref.kind !== "ClusterSecretStore") continue;
                 const storeResource = stores.find((s) => known(() => field(field(s.props, "metadata"), "name")) === ref.name);
@@ -184,13 +189,17 @@ export const externalSecretsConfined: StackValidationPolicy = {
                 }
                 const readable = await storeReadableKeys(store, args.resources);
                 const mount = (store.spec?.provider?.vault?.path ?? "secret").replace(/\/+$/, "");
-                const keys = [...(source?.data ?? []).map((d) => d.remoteRef?.key), ...(source?.dataFrom ?? []).map((d) => d.extract?.key)].filter((k): k is string => typeof k === "string");
+                const isDefault = sameRef(ref, source?.secretStoreRef);
+                const keys = [
+                    ...(source?.data ?? []).filter((d) => (d.sourceRef?.storeRef ? sameRef(d.sourceRef.storeRef, ref) : isDefault)).map((d) => d.remoteRef?.key),
+                    ...(isDefault ? (source?.dataFrom ?? []).filter((d) => d.sourceRef === undefined).map((d) => d.extract?.key) : []),
+                ].filter((k): k is string => typeof k === "string");
                 if (readable === undefined) {
                     report(`${where}: the Vault role and policies of store ${JSON.stringify(ref.name)} are not in this stack, so the paths it may read cannot be checked.`, r.urn);
                     continue;
                 }
                 for (const key of new Set(keys)) {
-                    if (!keyAllowed(normalizedKey(key, mount), readable)) report(`${where} reads ${JSON.stringify(key)}, which is not its store's app path (${readable.join(", ") || "none"}).`, r.urn);
+                    if (!keyAllowed(normalizedKey(key, mount, store.spec?.provider?.vault?.version), readable)) report(`${where} reads ${JSON.stringify(key)}, which is not its store's app path (${readable.join(", ") || "none"}).`, r.urn);
                 }
             }
         }

@@ -89,6 +89,22 @@ export const prodTlsUrls: ResourceValidationPolicy = {
             const why = typeof server === "string" ? plaintextUrl(server) : undefined;
             if (why) report(`spec.provider.vault.server is ${why}.`);
         }),
+        // URLs ESO composes at sync time (alternating database users): the target template's text.
+        forTypePattern<{ spec?: { target?: { template?: { data?: Record<string, unknown> } } } }>(EXTERNAL_SECRET_TYPE, (props, args, report) => {
+            if (!required(args.getConfig<RequireConfig>())) return args.notApplicable("this stack's policy config does not require TLS");
+            for (const [k, v] of Object.entries(props.spec?.target?.template?.data ?? {})) {
+                const why = typeof v === "string" ? plaintextUrl(v) : undefined;
+                if (why) report(`spec.target.template.data.${k} is ${why}.`);
+            }
+        }),
+        // Vault's own connections to the databases whose users it rotates.
+        forTypes<{ postgresql?: { connectionUrl?: string }; redis?: { tls?: boolean } }>([T.vaultDatabaseConnection], (props, args, report) => {
+            if (!required(args.getConfig<RequireConfig>())) return args.notApplicable("this stack's policy config does not require TLS");
+            const url = props.postgresql?.connectionUrl;
+            const why = typeof url === "string" ? plaintextUrl(url) : undefined;
+            if (why) report(`postgresql.connectionUrl is ${why}.`);
+            if (props.redis && props.redis.tls !== true) report("redis.tls is off: Vault's connection to Redis carries the manager's password in plaintext.");
+        }),
     ],
 };
 
@@ -191,6 +207,10 @@ interface InventoryEntry {
     secret?: string;
     source?: string;
     maxAgeDays?: number;
+    /** `alternating-users`: a database password rotated through Vault's database secrets engine. */
+    rotation?: string;
+    /** Why the secret is exempt from the schedule (maxAgeDays 0), from the stack file. */
+    exemptReason?: string;
 }
 const GENERATED_SOURCES = ["random-bytes", "password"];
 
@@ -200,7 +220,8 @@ function generatedInventory(resources: PolicyResource[]): InventoryEntry[] | und
     const inventory = root ? known(() => field(root.props, "inventory")) : undefined;
     if (inventory === UNKNOWN) return UNKNOWN;
     if (!Array.isArray(inventory)) return undefined;
-    return (inventory as InventoryEntry[]).filter((e) => e && GENERATED_SOURCES.includes(String(e.source)));
+    // Generated secrets, and database passwords (alternating users): everything with a rotation counter.
+    return (inventory as InventoryEntry[]).filter((e) => e && (GENERATED_SOURCES.includes(String(e.source)) || e.rotation === "alternating-users"));
 }
 
 export interface ScheduleConfig extends RequireConfig {
@@ -232,16 +253,16 @@ export const prodRotationSchedule: StackValidationPolicy = {
 };
 
 export interface UnscheduledConfig {
-    /** "<app>/<secret>" kept out of the schedule for coordinated rotation (README "Coordinated rotation"), each with its reason in review. */
+    /** "<app>/<secret>" kept out of the schedule (README "Data-encryption keys"), each with its exemptReason in the stack file. */
     coordinatedRotation?: string[];
 }
 
 export const prodRotationUnscheduled: StackValidationPolicy = {
     name: "prod-rotation-unscheduled",
-    description: "A generated secret kept out of the rotation schedule (maxAgeDays 0) is a reasoned exception (README \"Coordinated rotation\") recorded in this policy's coordinatedRotation config; an unrecorded one is reported (advisory).",
+    description: "A rotating secret kept out of the rotation schedule (maxAgeDays 0) is a reasoned exception: its reason is in the stack file (exemptReason, shown in the inventory) and it is recorded in this policy's coordinatedRotation config; one without a reason, or unrecorded, is reported (advisory).",
     enforcementLevel: "advisory",
     severity: "medium",
-    remediationSteps: "Either schedule the secret (remove its maxAgeDays: 0), or record \"<app>/<secret>\" in prod-rotation-unscheduled.coordinatedRotation in policy/config/<stack>.json with the reason in the pull request.",
+    remediationSteps: "Either schedule the secret (remove its maxAgeDays: 0), or give it an exemptReason in the stack file and record \"<app>/<secret>\" in prod-rotation-unscheduled.coordinatedRotation in policy/config/<stack>.json.",
     configSchema: {
         properties: {
             ...requireSchema,
@@ -258,6 +279,9 @@ export const prodRotationUnscheduled: StackValidationPolicy = {
         for (const e of entries) {
             if (e.maxAgeDays === 0 && !recorded.has(`${e.app}/${e.secret}`)) {
                 report(`${e.app}/${e.secret} is not rotated on a schedule and is not recorded in prod-rotation-unscheduled.coordinatedRotation.`, root?.urn);
+            }
+            if (e.maxAgeDays === 0 && (typeof e.exemptReason !== "string" || e.exemptReason.trim() === "")) {
+                report(`${e.app}/${e.secret} is exempt from scheduled rotation without a reason (exemptReason in the stack file, shown in the inventory).`, root?.urn);
             }
         }
     },

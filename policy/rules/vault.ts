@@ -48,6 +48,11 @@ const SUDO_PATHS = [/^sys\/audit$/, /^sys\/audit\/[^*+]+$/, /^sys\/auth\/[^*+]+$
 
 /** Why `rule` reaches outside `<kv-subpath>/.../<app>/<env>` (undefined when it does not). */
 export function outsideApp(rule: VaultPathRule, app: string, env: string): string | undefined {
+    // The app's alternating database users (docs/database-credentials.md): exactly its static roles,
+    // <mount>/static-creds/<app>-<database>-<env>-<a|b>, database names without '-' so no app's role
+    // is another app's (soma would otherwise match soma-memory-...).
+    const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    if (new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*/static-creds/${esc(app)}-[a-z][a-z0-9]*-${esc(env)}-[ab]$`).test(rule.path)) return undefined;
     const segments = rule.path.split("/");
     for (let i = 2; i + 1 < segments.length; i++) {
         if (segments[i] !== app || segments[i + 1] !== env) continue;

@@ -30,6 +30,7 @@ import { KubernetesSecrets } from "../../components/kubernetes/kubernetesSecrets
 import { createKubernetesProvider } from "../../components/kubernetes/provider";
 import { FORCE_SYNC_ANNOTATION } from "../../components/kubernetes/specs";
 import { applyVaultDocuments, PlanResource, reveal } from "./vault";
+import { runDatabaseRotation } from "./databaseRotation";
 import { Servers, startServers, toolchain } from "./servers";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
@@ -93,6 +94,19 @@ function e2eStackText(servers: Servers, overrides: [string[], unknown][] = []): 
     return doc.toString();
 }
 
+/** Per app and database, the active slot's static role the plan's ExternalSecret reads (docs/database-credentials.md). */
+let planDatabaseRoles: Record<string, Record<string, string>> = {};
+function databaseRolesOf(plan: { resources: PlanResource[] }): Record<string, Record<string, string>> {
+    const out: Record<string, Record<string, string>> = {};
+    for (const r of plan.resources.filter((x) => x.type === "kubernetes:external-secrets.io/v1:ExternalSecret")) {
+        for (const e of reveal(r.inputs).spec.data ?? []) {
+            const m = /^static-creds\/(.+)-([a-z0-9]+)-e2e-[ab]$/.exec(String(e.remoteRef?.key ?? ""));
+            if (e.sourceRef && m) (out[m[1]] ??= {})[m[2]] = String(e.remoteRef.key).slice("static-creds/".length);
+        }
+    }
+    return out;
+}
+
 /** The Kubernetes half of the program, exactly as main() builds it, with Vault's real data versions. */
 function kubernetesHalf(dataVersions: Record<string, string>) {
     return async () => {
@@ -109,6 +123,7 @@ function kubernetesHalf(dataVersions: Record<string, string>) {
                 config.apps.map((app) => [app.name, [dataVersions[app.name], ...app.granted.map((g) => `${g.id}@${dataVersions[`${config.vault.kv.path}/${g.kvPath}`]}`)].join("+")]),
             ),
             backupRoleArns: Object.fromEntries(config.apps.map((app) => [app.name, {}])),
+            databaseRoles: planDatabaseRoles,
         });
         return { externalSecrets: k8s.externalSecrets, vaultLogins: k8s.vaultLogins };
     };
@@ -184,6 +199,10 @@ async function main_(): Promise<number> {
                 const s = await Stack.createOrSelect(stack, ws);
                 // What an operator sets with `pulumi config set --secret --path` (required where the stack says so).
                 await s.setConfig("platform-secrets:suppliedSecrets.nemo-server.huggingface_token", { value: "hf_e2e_placeholder", secret: true }, true);
+                // The database managers' bootstrap passwords (docs/database-credentials.md).
+                for (const app of ["soma-memory", "nemo-server"]) {
+                    for (const key of ["postgres_manager_bootstrap", "redis_manager_bootstrap"]) await s.setConfig(`platform-secrets:suppliedSecrets.${app}.${key}`, { value: "e2e-bootstrap-placeholder", secret: true }, true);
+                }
                 let err = "";
                 try {
                     await s.preview();
@@ -204,8 +223,17 @@ async function main_(): Promise<number> {
         const workDir = projectDir(runDir, "project", stackText, STACK);
         const stackFile = path.join(workDir, `Pulumi.${STACK}.yaml`);
         const plan = runPlan(stackFile, STACK);
+        planDatabaseRoles = databaseRolesOf(plan);
         const ws = await LocalWorkspace.create({ workDir, pulumiCommand, envVars, program: kubernetesHalf({}) });
         const stack = await Stack.createOrSelect(STACK, ws);
+        // The database managers' bootstrap passwords (docs/database-credentials.md): required operator
+        // secrets; the Kubernetes half does not use them, the Vault half is scenario db's.
+        const setBootstrap = async () => {
+            for (const app of ["soma-memory", "nemo-server"]) {
+                for (const key of ["postgres_manager_bootstrap", "redis_manager_bootstrap"]) await stack.setConfig(`platform-secrets:suppliedSecrets.${app}.${key}`, { value: "e2e-bootstrap-placeholder", secret: true }, true);
+            }
+        };
+        await setBootstrap();
         const kvName = (app: string) => `shared-infra/${app}/${STACK}`;
         // Apps with an ExternalSecret; every app (vault-delivery ones too).
         const appNames = Object.keys(plan.outputs.externalSecrets ?? {});
@@ -218,7 +246,9 @@ async function main_(): Promise<number> {
         });
 
         await scenario("vault-apply", "Vault takes the program's documents (mount, policies, auth, roles, KV data, audit)", async () => {
-            const v = await applyVaultDocuments(servers.vault, plan.resources);
+            // The database documents connect to real Postgres and Redis: scenario "db" applies them to its own.
+            const databaseDoc = (r: PlanResource) => r.type.startsWith("vault:database/") || r.type === "vault:generic/endpoint:Endpoint" || (r.type === "vault:index/mount:Mount" && reveal(r.inputs).type === "database");
+            const v = await applyVaultDocuments(servers.vault, plan.resources, (r) => !databaseDoc(r));
             versions = vaultVersions(v);
             assert(allApps.every((a) => versions[a] === "1"), `KV versions ${JSON.stringify(versions)}`);
             return `KV versions ${JSON.stringify(versions)}`;
@@ -446,6 +476,12 @@ async function main_(): Promise<number> {
             assert(annotationAfter !== annotationBefore, "force-sync unchanged on the server");
             return `KV v${before.metadata.version}->v${after.metadata.version}; engine changed ${changed.map(([u, o]) => `${o} ${u.split("::").pop()}`).join(", ")}`;
         });
+        await scenario("db", "alternating database users on real Postgres and Redis through OpenBao: two scheduled rotations; previous credentials connect, new ones connect, the ones before are refused", async () => {
+            const bao = tc.bin("bao");
+            const r = await runDatabaseRotation(bao, (m) => log(`  ${m}`));
+            assert(r.failures.length === 0, r.failures.join("; "));
+            return r.rows.map((row) => `${row.step}:${row.app}/${row.database}=${row.active.split(" ")[0]}[${Object.entries(row.checks).map(([k, v]) => `${k} ${v}`).join(",")}]`).join(" ");
+        });
         blocked("e-engine", "the same rotation with @pulumi/random and the Vault provider under the engine (random resource, rotation date, KV data)", "the random, time and vault plugins cannot be built here: the Go module proxy refuses their provider modules (README)");
         blocked("f", "a counter that jumps by two rotates once, read back through the stack's reference to itself", "needs the random and time plugins under the engine (the self-reference is read by main(), which stops at them)");
 
@@ -527,6 +563,7 @@ async function main_(): Promise<number> {
             };
             const before = await snapshot();
             writeFileSync(stackFile, e2eStackText(servers, [[["platform-secrets:vault", "kubernetesAuth", "audience"], "https://kubernetes.default.svc"]]));
+            await setBootstrap(); // a rewritten stack file loses the operator secrets
             let failed = "";
             try {
                 await stack.up({ program: kubernetesHalf(versions) });
@@ -534,6 +571,7 @@ async function main_(): Promise<number> {
                 failed = String(e);
             } finally {
                 writeFileSync(stackFile, stackText);
+                await setBootstrap(); // a rewritten stack file loses the operator secrets
             }
             assert(failed, "the bad stack file was accepted");
             assert(/vault\.kubernetesAuth\.audience/.test(failed), `the failure does not name the key path: ${explain(failed)}`);
@@ -544,6 +582,7 @@ async function main_(): Promise<number> {
 
         await scenario("j", "with protection on, `destroy` refuses; with it off, it leaves nothing of the stack in Kubernetes", async () => {
             writeFileSync(stackFile, e2eStackText(servers, [[["platform-secrets:protection", "protectStateful"], true]]));
+            await setBootstrap(); // a rewritten stack file loses the operator secrets
             await stack.up({ program: kubernetesHalf(versions) });
             let refused = "";
             try {
@@ -554,6 +593,7 @@ async function main_(): Promise<number> {
             assert(/protected/i.test(refused), `destroy with protection on did not refuse: ${refused.slice(0, 300) || "it succeeded"}`);
             for (const ns of ["nemo-server", "soma-memory"]) assert((await servers.kube.request("GET", `/api/v1/namespaces/${ns}`)).status === 200, `${ns} gone though protected`);
             writeFileSync(stackFile, stackText);
+            await setBootstrap(); // a rewritten stack file loses the operator secrets
             await stack.up({ program: kubernetesHalf(versions) });
             const t0 = Date.now();
             const d = await stack.destroy();

@@ -42,18 +42,26 @@ const ORDER = [
     "vault:kubernetes/authBackendRole:AuthBackendRole",
     "vault:kv/secretV2:SecretV2",
     "vault:index/audit:Audit",
+    // Alternating database users (docs/database-credentials.md): connection, rotate-root, static roles, rotate step.
+    "vault:database/secretBackendConnection:SecretBackendConnection",
+    "vault:generic/endpoint:Endpoint#rotate-root",
+    "vault:database/secretBackendStaticRole:SecretBackendStaticRole",
+    "vault:generic/endpoint:Endpoint",
 ];
+
+/** rotate-root endpoints run before the static roles (their dependsOn in the program). */
+const orderKey = (r: PlanResource) => (r.type === "vault:generic/endpoint:Endpoint" && /\/rotate-root\//.test(String(reveal(r.inputs).path)) ? `${r.type}#rotate-root` : r.type);
 
 /** Applies the plan's Vault resources; returns each KV secret's new version by `<mount>/<name>`. */
 export async function applyVaultDocuments(vault: VaultClient, resources: PlanResource[], only?: (r: PlanResource) => boolean): Promise<Record<string, number>> {
     const vaultResources = resources.filter((r) => r.type.startsWith("vault:") && (only ? only(r) : true));
-    const unknown = vaultResources.filter((r) => !ORDER.includes(r.type));
+    const unknown = vaultResources.filter((r) => !ORDER.includes(orderKey(r)));
     if (unknown.length) throw new Error(`the e2e's Vault mapping does not know ${[...new Set(unknown.map((r) => r.type))].join(", ")}: add it to tools/e2e/vault.ts`);
     const versions: Record<string, number> = {};
     for (const type of ORDER) {
-        for (const r of vaultResources.filter((x) => x.type === type)) {
+        for (const r of vaultResources.filter((x) => orderKey(x) === type)) {
             const i = reveal(r.inputs);
-            switch (type) {
+            switch (r.type) {
                 case "vault:index/mount:Mount":
                     await call(vault, "POST", `sys/mounts/${i.path}`, { type: i.type, description: i.description, options: i.options });
                     break;
@@ -97,6 +105,36 @@ export async function applyVaultDocuments(vault: VaultClient, resources: PlanRes
                 }
                 case "vault:index/audit:Audit":
                     await call(vault, "PUT", `sys/audit/${i.path}`, { type: i.type, description: i.description, options: i.options, local: i.local });
+                    break;
+                // terraform-provider-vault resource_database_secret_backend_connection.go: one POST of
+                // the plugin's fields flattened next to the common ones.
+                case "vault:database/secretBackendConnection:SecretBackendConnection": {
+                    const plugin = i.postgresql
+                        ? { connection_url: i.postgresql.connectionUrl, username: i.postgresql.username, password: i.postgresql.passwordWo ?? i.postgresql.password }
+                        : i.redis
+                          ? { host: i.redis.host, port: i.redis.port, username: i.redis.username, password: i.redis.password, tls: i.redis.tls ?? false, insecure_tls: i.redis.insecureTls, ca_cert: i.redis.caCert }
+                          : undefined;
+                    if (!plugin) throw new Error(`${r.name}: the e2e's Vault mapping knows postgresql and redis connections only`);
+                    await call(vault, "POST", `${i.backend}/config/${i.name}`, {
+                        plugin_name: i.pluginName,
+                        allowed_roles: i.allowedRoles,
+                        verify_connection: i.verifyConnection,
+                        root_rotation_statements: i.rootRotationStatements,
+                        ...plugin,
+                    });
+                    break;
+                }
+                case "vault:database/secretBackendStaticRole:SecretBackendStaticRole":
+                    await call(vault, "POST", `${i.backend}/static-roles/${i.name}`, {
+                        db_name: i.dbName,
+                        username: i.username,
+                        rotation_period: i.rotationPeriod,
+                        rotation_statements: i.rotationStatements,
+                    });
+                    break;
+                // generic.Endpoint: a write of dataJson to path (disableRead: no read back).
+                case "vault:generic/endpoint:Endpoint":
+                    await call(vault, "POST", i.path, JSON.parse(i.dataJson));
                     break;
             }
         }
