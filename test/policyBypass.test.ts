@@ -156,7 +156,7 @@ describe("class 7: a prod stack that turns a promise off (the real program, prod
                 for (const e of r.outputs.inventory as { exemptReason?: string }[]) delete e.exemptReason;
                 return r.resources;
             },
-            mandatory: [],
+            mandatory: ["prod-rotation-schedule"],
             advisory: ["prod-rotation-unscheduled"],
         },
         {

@@ -249,6 +249,9 @@ export const prodRotationSchedule: StackValidationPolicy = {
             if (typeof e.maxAgeDays !== "number" || e.maxAgeDays > limit) report(`${e.app}/${e.secret} is scheduled every ${JSON.stringify(e.maxAgeDays)} days; at most ${limit}.`, root?.urn);
         }
         if (entries.length > 0 && entries.every((e) => e.maxAgeDays === 0)) report("The rotation schedule is off: no generated secret rotates on a schedule (rotation.maxAgeDays).", root?.urn);
+        // One secret on its own schedule must not hide the others being switched off: every secret out
+        // of the schedule carries its reason (runbook 003's exceptions are reasoned, not silent).
+        else for (const e of entries) if (e.maxAgeDays === 0 && !(e as { exemptReason?: string }).exemptReason) report(`${e.app}/${e.secret} is out of the rotation schedule (maxAgeDays 0) without an exemptReason.`, root?.urn);
     },
 };
 
