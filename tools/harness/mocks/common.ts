@@ -26,7 +26,7 @@ export interface MockContext {
 export type State = Record<string, unknown>;
 
 /** Computes a resource's id and provider-computed outputs from its (revealed) inputs. */
-export type Outputs = (args: pulumi.runtime.MockResourceArgs, inputs: State, ctx: MockContext) => { id?: string; state?: State };
+export type Outputs = (args: pulumi.runtime.MockResourceArgs, inputs: State, ctx: MockContext) => { id?: string; state?: State } | Promise<{ id?: string; state?: State }>;
 
 /** Canonical JSON with sorted keys: the seed of every deterministic value. */
 export function stableJson(v: unknown): string {
