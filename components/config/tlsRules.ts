@@ -21,8 +21,10 @@ export function readCaBundleFile(file: string, now = new Date()): { pem?: string
     } catch {
         return { problem: `${file} does not exist in the project directory (commit the CA certificate there as .crt)` };
     }
-    const why = certificateBundleProblem(pem) ?? caBundleProblem(pem, now);
-    return why ? { problem: `${file} ${why}` } : { pem };
+    // A file may carry comments around its blocks (OpenSSL skips them); the app receives the blocks only.
+    const blocks = [...pem.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g)].map((m) => m[0]).join("\n");
+    const why = certificateBundleProblem(blocks) ?? caBundleProblem(blocks, now);
+    return why ? { problem: `${file} ${why}` } : { pem: `${blocks}\n` };
 }
 
 /** Kafka's security.protocol values that encrypt. */
