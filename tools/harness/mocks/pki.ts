@@ -9,9 +9,9 @@
  *   does not allow, or a TTL above the role's max_ttl, or a notAfter beyond its issuer's.
  */
 import "reflect-metadata";
-import { webcrypto } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
-import type { MockContext, Outputs, State } from "./common";
+import { seedOf, type MockContext, type Outputs, type State } from "./common";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -39,7 +39,8 @@ interface RoleState {
 const issuers = new Map<string, Issuer>();
 const roles = new Map<string, RoleState>();
 
-function algorithm(keyType: string, keyBits: number): { gen: RsaHashedKeyGenParams | EcKeyGenParams; sign: Algorithm } {
+function algorithm(keyType: string, keyBits: number): { gen: RsaHashedKeyGenParams | EcKeyGenParams | Algorithm; sign: Algorithm } {
+    if (keyType === "ed25519") return { gen: { name: "Ed25519" }, sign: { name: "Ed25519" } };
     if (keyType === "rsa") {
         const gen = { name: "RSASSA-PKCS1-v1_5", modulusLength: keyBits, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" };
         return { gen, sign: gen };
@@ -50,10 +51,33 @@ function algorithm(keyType: string, keyBits: number): { gen: RsaHashedKeyGenPara
     return { gen: { name: "ECDSA", namedCurve: curve }, sign: { name: "ECDSA", hash } as Algorithm };
 }
 
-function serial(): string {
-    const b = webcrypto.getRandomValues(new Uint8Array(16));
+/**
+ * Serial numbers: unique per issue, yet the same in two processes that run the same program (the
+ * offline plan is byte-identical across runs): a hash of the resource's seed, the clock, and how
+ * many times this process issued for that seed before.
+ */
+const issues = new Map<string, number>();
+function serial(seed: string): string {
+    const n = issues.get(seed) ?? 0;
+    issues.set(seed, n + 1);
+    const b = createHash("sha256").update(`${seed}#${n}`).digest().subarray(0, 16);
     b[0] &= 0x7f; // positive
-    return Buffer.from(b).toString("hex");
+    b[0] |= 0x01; // no leading zero byte
+    return b.toString("hex");
+}
+
+/**
+ * An Ed25519 key pair derived from a seed. Ed25519 signatures are deterministic too, so a CA made
+ * from a seed is the same certificate in every process (the plan shows its fingerprint).
+ */
+async function seededEd25519(seed: string): Promise<CryptoKeyPair> {
+    const der = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), createHash("sha256").update(seed).digest()]);
+    const pub = createPublicKey(createPrivateKey({ key: der, format: "der", type: "pkcs8" })).export({ format: "der", type: "spki" });
+    const alg = { name: "Ed25519" };
+    return {
+        privateKey: await webcrypto.subtle.importKey("pkcs8", der, alg, true, ["sign"]),
+        publicKey: await webcrypto.subtle.importKey("spki", pub, alg, true, ["verify"]),
+    } as CryptoKeyPair;
 }
 
 /** Vault's serial_number format: lower-case hex bytes joined by ':'. */
@@ -70,11 +94,11 @@ function ttlSeconds(v: unknown): number | undefined {
     return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "s"];
 }
 
-async function makeIssuer(commonName: string, keyType: string, keyBits: number, notBefore: Date, notAfter: Date): Promise<Issuer> {
+async function makeIssuer(seed: string, commonName: string, keyType: string, keyBits: number, notBefore: Date, notAfter: Date): Promise<Issuer> {
     const { gen, sign } = algorithm(keyType, keyBits);
-    const keys = (await webcrypto.subtle.generateKey(gen, true, ["sign", "verify"])) as CryptoKeyPair;
+    const keys = keyType === "ed25519" ? await seededEd25519(seed) : ((await webcrypto.subtle.generateKey(gen, true, ["sign", "verify"])) as CryptoKeyPair);
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
-        serialNumber: serial(),
+        serialNumber: serial(seed),
         name: [{ CN: [commonName] }],
         notBefore,
         notAfter,
@@ -96,8 +120,9 @@ async function issuerOf(a: { provider?: string }, backend: unknown, ctx: MockCon
     const k = key(a, backend);
     let issuer = issuers.get(k);
     if (!issuer) {
-        const from = new Date(ctx.now.getTime() - 365 * 86400_000);
-        issuer = await makeIssuer(`existing issuing CA of ${String(backend)} (mock)`, "ec", 384, from, new Date(from.getTime() + 10 * 365 * 86400_000));
+        // The admins' CA: its key is theirs, so any algorithm will do; Ed25519 from a seed keeps plans stable.
+        const from = new Date(Date.UTC(ctx.now.getUTCFullYear() - 1, 0, 1));
+        issuer = await makeIssuer(k, `existing issuing CA of ${String(backend)} (mock)`, "ed25519", 0, from, new Date(Date.UTC(ctx.now.getUTCFullYear() + 9, 0, 1)));
         issuers.set(k, issuer);
     }
     return issuer;
@@ -117,7 +142,7 @@ const rootCert: Outputs = async (a, i, ctx) => {
     if (i.type !== "internal") throw new Error("Vault PKI: this emulation generates internal roots only (the key stays in Vault)");
     const ttl = ttlSeconds(i.ttl) ?? 365 * 86400;
     const notBefore = new Date(ctx.now.getTime() - 30_000);
-    const issuer = await makeIssuer(String(i.commonName), String(i.keyType ?? "rsa"), Number(i.keyBits ?? 2048), notBefore, new Date(ctx.now.getTime() + ttl * 1000));
+    const issuer = await makeIssuer(seedOf(a, i), String(i.commonName), String(i.keyType ?? "rsa"), Number(i.keyBits ?? 2048), notBefore, new Date(ctx.now.getTime() + ttl * 1000));
     issuers.set(key(a, i.backend), issuer);
     return {
         id: `${i.backend}/root/generate/internal`,
@@ -158,7 +183,7 @@ const issuedCert: Outputs = async (a, i, ctx) => {
     const eku = [...(r.clientFlag ? [x509.ExtendedKeyUsage.clientAuth] : []), ...(r.serverFlag ? [x509.ExtendedKeyUsage.serverAuth] : [])];
     const sans = i.excludeCnFromSans ? names.slice(1) : names;
     const cert = await x509.X509CertificateGenerator.create({
-        serialNumber: serial(),
+        serialNumber: serial(`${seedOf(a, i)}|${ctx.now.toISOString()}`),
         subject: [{ CN: [String(i.commonName)] }],
         issuer: issuer.cert.subject,
         notBefore,
