@@ -60,16 +60,29 @@ describe("kubernetes (prod)", () => {
         const spec = es.inputs.spec as any;
         assert.deepEqual(spec.secretStoreRef, runbook.secretStoreRef);
         assert.equal(spec.target.name, runbook.target.name);
+        // §3.3's five keys first, then §4's TLS keys (files and settings, in the same secret).
         assert.deepEqual(
             spec.data.map((d: any) => [d.secretKey, d.remoteRef.property]),
-            runbook.data.map((d: any) => [d.secretKey, d.remoteRef.property]),
+            [
+                ...runbook.data.map((d: any) => [d.secretKey, d.remoteRef.property]),
+                ["POSTGRES_SSL_ROOT_CERT", "postgres_ssl_root_cert"],
+                ["POSTGRES_SSL_CERT", "postgres_client_cert"],
+                ["POSTGRES_SSL_KEY", "postgres_client_cert_private_key"],
+                ["QDRANT_TLS", "qdrant_tls"],
+                ["QDRANT_TLS_CA_PATH", "qdrant_tls_ca"],
+                ["KAFKA_SECURITY_PROTOCOL", "kafka_security_protocol"],
+                ["KAFKA_SASL_MECHANISM", "kafka_sasl_mechanism"],
+                ["KAFKA_SASL_USERNAME", "kafka_sasl_username"],
+                ["KAFKA_SASL_PASSWORD", "kafka_sasl_password"],
+                ["KAFKA_SSL_CA_LOCATION", "kafka_ssl_ca_location"],
+            ],
         );
         // The runbook names the full KV v2 data path; the store's `path: secret` makes ESO read the
         // same path from the key relative to the mount.
-        for (const [i, d] of spec.data.entries()) {
-            assert.equal(esoVaultReadPath("secret", d.remoteRef.key), runbook.data[i].remoteRef.key);
-            assert.equal(esoVaultReadPath("secret", runbook.data[i].remoteRef.key), runbook.data[i].remoteRef.key);
+        for (const d of spec.data) {
+            assert.equal(esoVaultReadPath("secret", d.remoteRef.key), runbook.data[0].remoteRef.key);
         }
+        for (const d of runbook.data) assert.equal(esoVaultReadPath("secret", d.remoteRef.key), d.remoteRef.key);
         const store = oneNamed(run(), TYPES.clusterSecretStore, "soma-vault-store");
         assert.equal((store.inputs.spec as any).provider.vault.path, "secret");
         // The deliberate difference: `auto` belongs on workloads; on the Secret Reader reads `match`.

@@ -124,12 +124,13 @@ describe("npm run plan", () => {
         assert.match(a, /^protect: on in staging only \(\d+ resources\)$/m);
         assert.match(a, /^only in staging: \d+ resources \(.*aws:s3\/bucketObjectLockConfiguration:BucketObjectLockConfiguration ×2.*vault:index\/audit:Audit ×1/m);
         assert.match(a, /^inputs\.allowedAccountIds#\[\]: "111122223333" → "777788889999"/m);
-        // From staging to prod, those stay equal; what differs is its own account, its own KV mount and shorter retention.
+        // From staging to prod, those stay equal; what differs is its own account, its own KV and PKI
+        // mounts (and the root CA generated in the PKI one) and shorter retention.
         const b = summaryOf(stagingProd.stdout);
         assert.doesNotMatch(b, /^protect:/m);
         assert.doesNotMatch(b, /^only in prod:/m);
         assert.doesNotMatch(b, /objectLockEnabled/);
-        assert.match(b, /^only in staging: 3 resources \(.*vault:index\/mount:Mount ×1/m);
+        assert.match(b, /^only in staging: 5 resources \(vault:index\/mount:Mount ×2, platform-secrets:vault:KvV2Mount ×1, vault:kv\/secretBackendV2:SecretBackendV2 ×1, vault:pkiSecret\/secretBackendRootCert:SecretBackendRootCert ×1\)$/m);
         assert.match(b, /^inputs\.rules\[\]\.expiration\.days: 14 → 35 \(2 resources\)$/m);
         assert.match(b, /^inputs\.allowedAccountIds#\[\]: "777788889999" → "444455556666"/m);
         assert.doesNotMatch(stagingProd.stdout, /urn:pulumi:(staging|prod)::/);

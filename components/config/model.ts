@@ -124,6 +124,9 @@ export type PlatformConfig = Omit<ParsedStackConfig, "apps" | "suppliedSecrets">
     backupKeyAlias: string;
 };
 
+/** A certificate's rotation period when rotation.maxAgeDays is 0 (scheduling off): runbook 003's ceiling. */
+export const CERTIFICATE_DEFAULT_MAX_AGE_DAYS = 90;
+
 /** Issued by Vault's PKI engine: a certificate and its private key. */
 export function isIssued(source: SecretSourceConfig): boolean {
     return source.kind === "vault-pki-cert";
@@ -184,7 +187,8 @@ export function resolveConfig(parsed: ParsedStackConfig, project: string, stack:
                     ...(issued ? { issued } : {}),
                     rotation: s.rotation,
                     generation: Object.hasOwn(parsed.rotation.generations, id) ? parsed.rotation.generations[id] : 0,
-                    maxAgeDays: generated || issued ? (s.maxAgeDays ?? parsed.rotation.maxAgeDays) : 0,
+                    // A certificate always expires, so it always rotates: with scheduling off, every 90 days (runbook 003).
+                    maxAgeDays: generated ? (s.maxAgeDays ?? parsed.rotation.maxAgeDays) : issued ? (s.maxAgeDays ?? (parsed.rotation.maxAgeDays || CERTIFICATE_DEFAULT_MAX_AGE_DAYS)) : 0,
                     properties: expandProperties(key, s),
                     supplied: supplied === undefined ? undefined : new Sensitive(supplied),
                     description: s.description,

@@ -51,8 +51,7 @@ export function tlsCatalogRules(c: ParsedStackConfig, resolved: PlatformConfig):
             }
             if (src.kind === "vault-pki-cert") {
                 anyCert = true;
-                const maxAge = s.maxAgeDays ?? c.rotation.maxAgeDays;
-                if (maxAge === 0) add([...base, name, s.maxAgeDays === undefined ? "source" : "maxAgeDays"], "a certificate must rotate: maxAgeDays (or rotation.maxAgeDays) must be above 0, its TTL is the period plus vault.pki.graceDays");
+                if (s.maxAgeDays === 0) add([...base, name, "maxAgeDays"], "must be above 0: a certificate always expires, so it must rotate (its TTL is the period plus vault.pki.graceDays)");
                 if (key && (key.type !== src.keyType || key.bits !== src.keyBits)) {
                     add([...base, name, "source", "keyBits"], `must match apps.${appName}.secrets.${key.from} (${key.type} ${key.bits}): the app's PKI role issues one key type and size`);
                 } else if (!key) key = { type: src.keyType, bits: src.keyBits, from: name };

@@ -96,7 +96,7 @@ interface PendingCounter {
 }
 
 /** The mock monitor's registerResource and registerResourceOutputs, wrapped. */
-function instrumentMonitor(records: Map<string, ResourceRecord>, counter: PendingCounter, stackOutputs: { value?: unknown }, duplicates: string[]) {
+function instrumentMonitor(records: Map<string, ResourceRecord>, counter: PendingCounter, stackOutputs: { value?: unknown }, duplicates: string[], ctx?: MockContext) {
     const monitor = (pulumi.runtime as unknown as { getMonitor(): any }).getMonitor();
     // URNs as the engine makes them: the parent's whole qualified type chain, and no
     // `pulumi:pulumi:Stack$` for children of the root stack (the mock monitor keeps only the
@@ -133,6 +133,9 @@ function instrumentMonitor(records: Map<string, ResourceRecord>, counter: Pendin
             replacementTrigger: trigger ? fromWire(trigger.toJavaScript()) : undefined,
         };
         const inputs = fromWire(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+        // The engine replaces a resource whose trigger changed; a mock that keeps state (the PKI
+        // issue) needs to see it, and the mock monitor does not pass options on.
+        ctx?.replacementTriggers?.set(`${type}::${name}`, options.replacementTrigger);
         const record: ResourceRecord = {
             urn,
             type,
@@ -204,7 +207,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     for (const r of opts.target?.previous.resources ?? []) {
         if (r.custom && !opts.target!.urns.includes(r.urn)) untouched.set(`${r.type}::${r.name}`, { id: r.id, state: reveal(r.outputs) as Record<string, unknown> });
     }
-    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {}, untouched, preview: opts.preview };
+    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {}, untouched, preview: opts.preview, replacementTriggers: new Map() };
     // "organization" is what a self-managed backend calls every stack's organization.
     await pulumi.runtime.setMocks(createMocks(ctx), projectName, opts.stack, opts.preview ?? false, "organization");
 
@@ -212,7 +215,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const counter: PendingCounter = { pending: 0 };
     const stackOutputs: { value?: unknown } = {};
     const duplicates: string[] = [];
-    instrumentMonitor(records, counter, stackOutputs, duplicates);
+    instrumentMonitor(records, counter, stackOutputs, duplicates, ctx);
 
     // Explicit dependsOn, which the request mixes with implicit dependencies: record it from the
     // resource options as the program wrote them.

@@ -21,6 +21,8 @@ export interface MockContext {
      * "<type>::<name>" (the engine returns their old outputs whatever the program's inputs say).
      */
     untouched: Map<string, { id?: string; state: State }>;
+    /** Each resource's `replacementTrigger` option by "<type>::<name>", as registered in this run. */
+    replacementTriggers?: Map<string, unknown>;
 }
 
 export type State = Record<string, unknown>;

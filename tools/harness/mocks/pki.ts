@@ -11,7 +11,7 @@
 import "reflect-metadata";
 import { createHash, createPrivateKey, createPublicKey, webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
-import { seedOf, type MockContext, type Outputs, type State } from "./common";
+import { seedOf, stableJson, type MockContext, type Outputs, type State } from "./common";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -166,7 +166,25 @@ const role: Outputs = (a, i) => {
     return { id: `${i.backend}/roles/${i.name}` };
 };
 
+/**
+ * What the engine and the emulated Vault hold per certificate resource across the runs of one
+ * process: the inputs and trigger it was issued for, and what it returned. The engine replaces a
+ * vault_pki_secret_backend_cert (every input is ForceNew) only when an input or its replacement
+ * trigger changes; otherwise the next `up` keeps the certificate it has.
+ */
+const certificates = new Map<string, { digest: string; result: { id: string; state: State } }>();
+
 const issuedCert: Outputs = async (a, i, ctx) => {
+    const slot = `${a.provider ?? ""}|${a.name}`;
+    const digest = stableJson({ i, trigger: ctx.replacementTriggers?.get(`${a.type}::${a.name}`) ?? null });
+    const kept = certificates.get(slot);
+    if (kept && kept.digest === digest) return kept.result;
+    const result = await issue(a, i, ctx);
+    certificates.set(slot, { digest, result });
+    return result;
+};
+
+const issue = async (a: Parameters<Outputs>[0], i: State, ctx: MockContext): Promise<{ id: string; state: State }> => {
     const r = roles.get(`${key(a, i.backend)}|${i.name}`);
     if (!r) throw new Error(`Vault PKI: ${i.backend}/issue/${i.name}: unknown role`);
     const names = [String(i.commonName), ...((i.altNames as string[]) ?? [])];
