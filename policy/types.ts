@@ -36,6 +36,9 @@ export const T = {
     vaultAudit: "vault:index/audit:Audit",
     vaultAuthBackend: "vault:index/authBackend:AuthBackend",
     vaultKubernetesAuthRole: "vault:kubernetes/authBackendRole:AuthBackendRole",
+    vaultPkiRole: "vault:pkiSecret/secretBackendRole:SecretBackendRole",
+    vaultPkiCert: "vault:pkiSecret/secretBackendCert:SecretBackendCert",
+    vaultPkiRootCert: "vault:pkiSecret/secretBackendRootCert:SecretBackendRootCert",
 
     randomBytes: "random:index/randomBytes:RandomBytes",
     randomPassword: "random:index/randomPassword:RandomPassword",
@@ -87,4 +90,5 @@ export const DEFAULT_STATEFUL_TYPES: readonly string[] = [
     T.vaultKvSecret,
     T.vaultGenericSecret,
     T.vaultAudit,
+    T.vaultPkiRootCert,
 ];
