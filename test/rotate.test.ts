@@ -113,6 +113,19 @@ describe("npm run rotate", () => {
         assert.doesNotMatch(r.stdout + r.stderr, /offline-plan-placeholder|\[secret\]/);
     });
 
+    it("a certificate: the generation bump and the immediate re-issue of its Vault PKI issue, nothing else", async () => {
+        const r = await rotate("--stack", "prod", "soma-memory/postgres_client_cert");
+        assert.equal(r.code, 0, r.stderr);
+        const [bump, up, ...rest] = await pulumiCalls(r.stdout);
+        assert.deepEqual(rest, []);
+        assert.deepEqual(bump, ["config", "set", "--stack", "prod", "--path", 'rotation.generations["soma-memory/postgres_client_cert"]', "1"]);
+        const cert = plans.prod.filter((x: { type: string; name: string }) => x.type === "vault:pkiSecret/secretBackendCert:SecretBackendCert" && x.name === "vault-pki-soma-memory-postgres_client_cert");
+        assert.equal(cert.length, 1);
+        assert.deepEqual(targets(up), [cert[0].urn]);
+        assert.ok(up.includes("--target-dependents"));
+        assert.doesNotMatch(r.stdout + r.stderr, /PRIVATE KEY|\[secret\]/);
+    });
+
     it("is what the README's rotation runbook quotes, command for command", async () => {
         const r = await runs.single;
         const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
