@@ -224,14 +224,16 @@ const issue = async (a: Parameters<Outputs>[0], i: State, ctx: MockContext): Pro
     const state: State = {
         certificate: cert.toString("pem"),
         issuingCa: issuer.pem,
-        caChain: [issuer.pem],
+        // The provider joins Vault's ca_chain list with "\n" (resource_pki_secret_backend_cert.go).
+        caChain: issuer.pem,
         privateKey,
         privateKeyType: r.keyType,
         serialNumber: sn,
         expiration: Math.floor(notAfter.getTime() / 1000),
         renewPending: false,
     };
-    return { id: sn, state };
+    // The provider's id: <backend>/<role>/<common name>.
+    return { id: `${String(i.backend).replace(/^\/+|\/+$/g, "")}/${i.name}/${i.commonName}`, state };
 };
 
 export const pkiOutputs: Record<string, Outputs> = {
