@@ -44,6 +44,7 @@ describe("certificate re-issue", () => {
         const again = await runStack("prod", { now: new Date(t0.getTime() + DAY), previousOutputs: prev(first) });
         assert.equal(trigger(again), trigger(first), "same period: same trigger, the engine keeps the certificate");
         assert.equal(inventoryEntry(again, "postgres_client_cert").reissue, "kept");
+        assert.equal(issued(again).serialNumber, issued(first).serialNumber, "the same certificate (the emulated engine keeps it)");
         // Prod: 90-day periods from 2026-01-01; the next starts 2026-12-27.
         const next = new Date("2026-12-27T10:00:00Z");
         const rotated = await runStack("prod", { now: next, previousOutputs: prev(again) });
