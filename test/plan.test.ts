@@ -15,10 +15,17 @@ import { overlay, stackConfig } from "./support";
 const exec = promisify(execFile);
 
 async function plan(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return planWith({}, ...args);
+}
+
+/** The plan with extra environment variables (NO_COLOR, FORCE_COLOR). */
+async function planWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
+        const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
         const { stdout, stderr } = await exec(process.execPath, ["--import", "tsx", path.join(repoRoot, "tools", "plan.ts"), ...args], {
             cwd: repoRoot,
             maxBuffer: 64 * 1024 * 1024,
+            env: { ...inherited, ...env },
         });
         return { code: 0, stdout, stderr };
     } catch (e) {
@@ -48,8 +55,8 @@ describe("npm run plan", () => {
         assert.match(a.stderr, /offline placeholders stand in for operator secrets .*suppliedSecrets\.nemo-server\.huggingface_token/);
     });
 
-    it("prints every resource with its URN, ready for --target-replace", async () => {
-        const r = await plan("--stack", "dev", "--now", NOW);
+    it("--details prints every resource with its URN, ready for --target-replace", async () => {
+        const r = await plan("--stack", "dev", "--details", "--now", NOW);
         assert.equal(r.code, 0, r.stderr);
         // Exactly the URN the engine gives it: the whole parent type chain, no root-stack prefix.
         const urn = "urn:pulumi:dev::platform-secrets::platform-secrets:credentials:AppCredentials$platform-secrets:credentials:GeneratedSecret$random:index/randomBytes:RandomBytes::nemo-server-session_key-value";
@@ -206,5 +213,83 @@ describe("npm run plan", () => {
         assert.match(m.stderr, /platform-secrets:suppliedSecrets\.nemo-server\.hugingface_token: is plaintext in the stack file/);
         assert.match(m.stderr, /did you mean suppliedSecrets\.nemo-server\.huggingface_token\?/);
         assert.ok(!m.stderr.includes("hf_PlaintextUnderATypo0"), "the value is never printed");
+    });
+});
+
+/** One resource line of the tree: its displayed type and name, its settings column, whether an app group holds it. */
+function treeRows(text: string): { type: string; name: string; settings: string; group: string }[] {
+    const rows: { type: string; name: string; settings: string; group: string }[] = [];
+    let group = "";
+    for (const line of text.split("\n")) {
+        if (/^ {3}(platform|app) /.test(line)) group = line.trim();
+        const m = line.match(/^ \+ {3}[│├└─ ]*(\S+) +(\S+)(?: {2,}(.*))?$/);
+        if (m) rows.push({ type: m[1], name: m[2], settings: m[3] ?? "", group });
+    }
+    return rows;
+}
+
+/** `aws:s3/bucket:Bucket` → `aws:s3:Bucket`, as pulumi preview shows types (written out here, not imported). */
+const shown = (type: string) => type.replace(/^([^:]+):([^/:]+)\/[^:]+:/, "$1:$2:");
+
+describe("npm run plan: the default tree, like pulumi preview", () => {
+    it("names every resource of the JSON plan once, with its type and settings, grouped per app, a count per type at the end, on about two screens", async () => {
+        const [tree, json] = await Promise.all([plan("--stack", "prod", "--now", NOW), plan("--stack", "prod", "--json", "--now", NOW)]);
+        assert.equal(tree.code, 0, tree.stderr);
+        const doc = JSON.parse(json.stdout) as { resources: { type: string; name: string; urn: string; inputs: unknown; options: Record<string, unknown> }[] };
+        const rows = treeRows(tree.stdout);
+        // Same resources, nothing missing, nothing twice.
+        assert.deepEqual(rows.map((r) => `${r.type} ${r.name}`).sort(), doc.resources.map((r) => `${shown(r.type)} ${r.name}`).sort());
+        // The security settings of each line are the JSON plan's own.
+        for (const r of doc.resources) {
+            const row = rows.find((x) => x.type === shown(r.type) && x.name === r.name)!;
+            const words = row.settings.split(" ");
+            assert.equal(words.includes("protect"), r.options.protect === true, `${r.name}: protect`);
+            assert.equal(words.includes("retainOnDelete"), r.options.retainOnDelete === true, `${r.name}: retainOnDelete`);
+            assert.equal(words.includes("deleteBeforeReplace"), r.options.deleteBeforeReplace === true, `${r.name}: deleteBeforeReplace`);
+            assert.equal(row.settings.includes("replaceOnChanges="), Array.isArray(r.options.replaceOnChanges), `${r.name}: replaceOnChanges`);
+            assert.equal(row.settings.includes("secret in:"), JSON.stringify(r.inputs).includes('"[secret]"'), `${r.name}: secret inputs marked`);
+        }
+        // The KV data is marked secret, and prod's backups are protected and retained.
+        assert.match(rows.find((r) => r.name === "vault-nemo-server-data")!.settings, /^protect retainOnDelete secret in: dataJson/);
+        // Grouped per app: each app's credentials, Vault access and store sit in its group.
+        for (const name of ["nemo-server-session_key-value", "vault-nemo-server-data", "kubernetes-nemo-server-vault-store"]) assert.equal(rows.find((r) => r.name === name)!.group, "app nemo-server: 31 resources");
+        assert.match(rows.find((r) => r.name === "vault-audit-device")!.group, /^platform \(shared by every app\)/);
+        // The count per type adds up to the plan, type by type.
+        const counts = tree.stdout.slice(tree.stdout.indexOf("\nResources: + 98 to create\n"));
+        const parsed = [...counts.matchAll(/(\d+) (\S+:\S+)/g)].map((m) => [m[2], Number(m[1])] as const);
+        const expected = new Map<string, number>();
+        for (const r of doc.resources) expected.set(shown(r.type), (expected.get(shown(r.type)) ?? 0) + 1);
+        assert.deepEqual(new Map(parsed), expected);
+        // About two screens, and no inputs or URNs in it.
+        const lines = tree.stdout.trimEnd().split("\n");
+        assert.ok(lines.length <= 140, `${lines.length} lines`);
+        assert.doesNotMatch(tree.stdout, /urn:pulumi:|inputs:|\u001b\[/);
+    });
+
+    it("colours only a terminal's output: none into a pipe, none with NO_COLOR even when forced", async () => {
+        const [piped, forced, noColour] = await Promise.all([
+            planWith({}, "--stack", "dev", "--now", NOW),
+            planWith({ FORCE_COLOR: "1" }, "--stack", "dev", "--now", NOW),
+            planWith({ FORCE_COLOR: "1", NO_COLOR: "1" }, "--stack", "dev", "--now", NOW),
+        ]);
+        assert.doesNotMatch(piped.stdout, /\u001b\[/);
+        assert.match(forced.stdout, /\u001b\[32m \+ {2}\u001b\[39m/);
+        assert.equal(noColour.stdout, piped.stdout);
+        // Colour changes nothing but the escapes.
+        assert.equal(forced.stdout.replace(/\u001b\[\d+m/g, ""), piped.stdout);
+    });
+
+    it("naming a resource prints its inputs and options; an unknown name exits 2 with the nearest names", async () => {
+        const [one, unknown] = await Promise.all([
+            plan("--stack", "prod", "--now", NOW, "vault-nemo-server-data"),
+            plan("--stack", "prod", "--now", NOW, "vault-nemo-server-dat"),
+        ]);
+        assert.equal(one.code, 0, one.stderr);
+        const shownUrns = one.stdout.split("\n").filter((l) => l.startsWith("+ urn:"));
+        assert.deepEqual(shownUrns, ["+ urn:pulumi:prod::platform-secrets::platform-secrets:vault:VaultPlatform$platform-secrets:vault:AppVaultAccess$vault:kv/secretV2:SecretV2::vault-nemo-server-data"]);
+        assert.match(one.stdout, /\n {4}options:\n {6}protect: true\n/);
+        assert.match(one.stdout, /\n {6}dataJson: "\[secret\]"\n/);
+        assert.equal(unknown.code, 2);
+        assert.match(unknown.stderr, /no resource named vault-nemo-server-dat in stack prod \(did you mean vault-nemo-server-data\?\)/);
     });
 });

@@ -217,7 +217,8 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     // Explicit dependsOn, which the request mixes with implicit dependencies: record it from the
     // resource options as the program wrote them.
     const explicitDeps: { resource: pulumi.Resource; deps: pulumi.Resource[] }[] = [];
-    const program = (await import(opts.programModule ?? "../../components/main")) as {
+    // A literal import for the repository's own program, so a bundler (tools/fast.ts) can follow it.
+    const program = (opts.programModule ? await import(opts.programModule) : await import("../../components/main")) as {
         main(options?: { now?: Date }): Promise<Record<string, unknown>>;
     };
     let failure: unknown;
