@@ -293,3 +293,57 @@ describe("npm run plan: the default tree, like pulumi preview", () => {
         assert.match(unknown.stderr, /no resource named vault-nemo-server-dat in stack prod \(did you mean vault-nemo-server-data\?\)/);
     });
 });
+
+describe("npm run plan: Markdown for a pull-request comment", () => {
+    it("--diff --format markdown: the settings summary as a list first, the detail folded, a Mermaid diagram of apps → Vault paths → stores → Secrets, under a comment's size", async () => {
+        const [md, json, plain] = await Promise.all([
+            plan("--stack", "dev", "--diff", "prod", "--format", "markdown", "--diagram", "--now", NOW),
+            plan("--stack", "dev", "--json", "--now", NOW),
+            plan("--stack", "dev", "--diff", "prod", "--json", "--now", NOW),
+        ]);
+        assert.equal(md.code, 0, md.stderr);
+        const text = md.stdout;
+        // GitHub refuses a comment over 65,536 characters.
+        assert.ok(text.length < 65536, `${text.length} characters`);
+        assert.match(text, /^### Offline plan diff of `platform-secrets`: dev → prod\n\n- /);
+        // The summary's lines, as settings, before anything else; the same lines as the JSON diff's.
+        const bullets = text.split("\n\n")[1].split("\n").map((l) => l.replace(/^- /, ""));
+        assert.deepEqual(bullets, JSON.parse(plain.stdout).summary);
+        assert.ok(bullets.includes("audit device: prod only (1)"), bullets.join("\n"));
+        assert.ok(bullets.includes("bucket object lock configuration: prod only (2)"));
+        assert.ok(bullets.some((b) => /^protect: on in prod only \(\d+ resources\)$/.test(b)));
+        assert.ok(text.indexOf("```mermaid") < text.indexOf("<details>"), "the diagram before the folded detail");
+        assert.match(text, /<details><summary>[^\n]*<\/summary>\n\n```diff\n[^]*\n```\n\n<\/details>\n$/);
+        // Every line of the diagram is a quoted node or an edge: nothing a name could break.
+        const diagram = text.slice(text.indexOf("```mermaid\n") + 11, text.indexOf("\n```", text.indexOf("```mermaid")));
+        const [head, ...body] = diagram.split("\n");
+        assert.equal(head, "flowchart LR");
+        for (const l of body) assert.match(l, /^ {4}(n\d+(\(\["[^"]+"\]\)|\{\{"[^"]+"\}\}|\[\("[^"]+"\)\]|\["[^"]+"\])|n\d+ --> n\d+)$/);
+        // The flows are dev's own: each ExternalSecret's target Secret, fed by its store, fed by the Vault path its keys name.
+        const label = (id: string) => body.find((l) => l.startsWith(`    ${id}`) && !l.includes("-->"))!.replace(/^ {4}n\d+\W+"(.*)"\W+$/, "$1");
+        const edges = body.filter((l) => l.includes("-->")).map((l) => l.trim().split(" --> ").map(label).join(" → "));
+        const doc = JSON.parse(json.stdout) as { resources: { type: string; inputs: any }[] };
+        const externalSecrets = doc.resources.filter((r) => r.type === "kubernetes:external-secrets.io/v1:ExternalSecret");
+        assert.equal(externalSecrets.length, 2);
+        for (const es of externalSecrets) {
+            const app = es.inputs.metadata.labels["platform-secrets/app"];
+            const store = es.inputs.spec.secretStoreRef.name;
+            const kv = doc.resources.find((r) => r.type === "vault:kv/secretV2:SecretV2" && r.inputs.name === es.inputs.spec.data[0].remoteRef.key)!;
+            assert.ok(edges.includes(`app: ${app} → Vault: ${kv.inputs.mount}/${kv.inputs.name}`), edges.join("\n"));
+            assert.ok(edges.includes(`Vault: ${kv.inputs.mount}/${kv.inputs.name} → store: ${store}`), edges.join("\n"));
+            assert.ok(edges.includes(`store: ${store} → Secret: ${es.inputs.metadata.namespace}/${es.inputs.spec.target.name}`), edges.join("\n"));
+        }
+        assert.equal(edges.length, 6);
+        assert.doesNotMatch(text, /urn:pulumi:(dev|prod)::/);
+    });
+
+    it("--format markdown of one stack: the tree folded, every resource named; --diagram only with markdown", async () => {
+        const [md, bad] = await Promise.all([plan("--stack", "prod", "--format", "markdown", "--now", NOW), plan("--stack", "prod", "--diagram", "--now", NOW)]);
+        assert.equal(md.code, 0, md.stderr);
+        assert.match(md.stdout, /^### Offline plan of `platform-secrets\/prod`: 98 resources\n/);
+        assert.equal(treeRows(md.stdout).length, 98);
+        assert.doesNotMatch(md.stdout, /```mermaid/);
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /--diagram goes with --format markdown/);
+    });
+});

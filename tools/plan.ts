@@ -3,7 +3,7 @@
  * no credentials and no network, and prints every resource it would register.
  *
  *   npm run plan -- --stack dev [--details | <resource name or URN>...] [--json] [--show-secrets] [--diff prod]
- *                   [--format text|markdown] [--now 2026-11-22] [--strict]
+ *                   [--format text|markdown [--diagram]] [--now 2026-11-22] [--strict]
  *                   [--stack-file proposed.yaml]   (review a stack file before it replaces Pulumi.<stack>.yaml)
  *                   [--previous-outputs outputs.json]  (`pulumi stack output --json`: rotate as the next `up` would)
  *
@@ -18,13 +18,14 @@ import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { parseStackFile } from "./harness/stackConfig";
 import { buildPlan, diffPlans, failureReport, Plan, PlanDiff, PlanOptions, stableStringify } from "./planLib";
+import { diffMarkdown, planMarkdown } from "./planMarkdown";
 import { renderTree, styleFor, useColour } from "./planTree";
 import { editDistance } from "../components/config/rules";
 
 function usage(message?: string): never {
     if (message) process.stderr.write(`plan: ${message}\n`);
     process.stderr.write(
-        "usage: npm run plan -- --stack <name> [--details | <resource name or URN>...] [--json] [--show-secrets] [--diff <other-stack>] [--format text|markdown] [--now <ISO date>] [--strict] [--stack-file <path>] [--previous-outputs <path>]\n",
+        "usage: npm run plan -- --stack <name> [--details | <resource name or URN>...] [--json] [--show-secrets] [--diff <other-stack>] [--format text|markdown [--diagram]] [--now <ISO date>] [--strict] [--stack-file <path>] [--previous-outputs <path>]\n",
     );
     process.exit(2);
 }
@@ -102,6 +103,7 @@ async function cli(): Promise<void> {
                 json: { type: "boolean", default: false },
                 details: { type: "boolean", default: false },
                 format: { type: "string", default: "text" },
+                diagram: { type: "boolean", default: false },
                 "show-secrets": { type: "boolean", default: false },
                 diff: { type: "string" },
                 now: { type: "string" },
@@ -117,6 +119,7 @@ async function cli(): Promise<void> {
     if (!values.stack) usage("--stack is required");
     if (values.format !== "text" && values.format !== "markdown") usage(`--format ${values.format}: text or markdown`);
     if (values.json && values.format !== "text") usage("--json and --format markdown exclude one another");
+    if (values.diagram && values.format !== "markdown") usage("--diagram goes with --format markdown");
     if (positionals.length > 0 && (values.json || values.diff)) usage("resource names go with the plain plan, not --json or --diff");
     const now = values.now ? new Date(values.now) : undefined;
     if (now && Number.isNaN(now.getTime())) usage(`--now ${values.now} is not a date`);
@@ -137,10 +140,13 @@ async function cli(): Promise<void> {
         // The other stack's own last outputs are not at hand: plan it as a new stack.
         const other = await buildPlan(values.diff, { ...options, previousOutputs: undefined });
         const diff = diffPlans(plan, other);
-        return values.json ? emit(`${stableStringify(diff)}\n`) : printDiff(diff, plan.project);
+        if (values.json) return emit(`${stableStringify(diff)}\n`);
+        if (values.format === "markdown") return emit(diffMarkdown(diff, plan.project, { diagramOf: values.diagram ? plan : undefined }));
+        return printDiff(diff, plan.project);
     }
     if (values.json) return emit(`${stableStringify(plan)}\n`);
     if (values.details || positionals.length > 0) return printDetails(plan, positionals);
+    if (values.format === "markdown") return emit(planMarkdown(plan, { diagram: values.diagram }));
     return emit(`${renderTree(plan, styleFor(useColour(process.stdout))).join("\n")}\n`);
 }
 
