@@ -10,7 +10,8 @@ import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { repoRoot } from "../tools/harness/stackConfig";
-import { overlay, stackConfig } from "./support";
+import { buildPlan } from "../tools/planLib";
+import { overlay, stackConfig, toolCommand } from "./support";
 
 const exec = promisify(execFile);
 
@@ -22,7 +23,7 @@ async function plan(...args: string[]): Promise<{ code: number; stdout: string; 
 async function planWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
         const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
-        const { stdout, stderr } = await exec(process.execPath, ["--import", "tsx", path.join(repoRoot, "tools", "plan.ts"), ...args], {
+        const { stdout, stderr } = await exec(...toolCommand("plan", args), {
             cwd: repoRoot,
             maxBuffer: 64 * 1024 * 1024,
             env: { ...inherited, ...env },
@@ -230,6 +231,41 @@ function treeRows(text: string): { type: string; name: string; settings: string;
 
 /** `aws:s3/bucket:Bucket` → `aws:s3:Bucket`, as pulumi preview shows types (written out here, not imported). */
 const shown = (type: string) => type.replace(/^([^:]+):([^/:]+)\/[^:]+:/, "$1:$2:");
+
+/**
+ * The pre-change `--json` writer, frozen here as it was before the tree became the default output
+ * (tools/plan.ts at e56a68c: `stableStringify(buildPlan(...))` and a newline): keys sorted at every
+ * level, undefined keys dropped, two-space indentation.
+ */
+function frozenStableStringify(v: unknown): string {
+    const sort = (x: unknown): unknown => {
+        if (Array.isArray(x)) return x.map(sort);
+        if (x && typeof x === "object") {
+            return Object.fromEntries(
+                Object.keys(x as object)
+                    .sort()
+                    .filter((k) => (x as Record<string, unknown>)[k] !== undefined)
+                    .map((k) => [k, sort((x as Record<string, unknown>)[k])]),
+            );
+        }
+        return x;
+    };
+    return JSON.stringify(sort(v), null, 2);
+}
+
+describe("npm run plan --json is unchanged", () => {
+    it("byte for byte what the pre-change implementation writes, from the compiled tool and from the TypeScript alike", async () => {
+        const [compiled, source, secrets] = await Promise.all([
+            plan("--stack", "prod", "--json", "--now", NOW),
+            promisify(execFile)(process.execPath, ["--import", "tsx", path.join(repoRoot, "tools", "plan.ts"), "--stack", "prod", "--json", "--now", NOW], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 }),
+            plan("--stack", "dev", "--json", "--show-secrets", "--now", NOW),
+        ]);
+        const before = `${frozenStableStringify(await buildPlan("prod", { now: new Date(NOW), notice: () => undefined }))}\n`;
+        assert.equal(compiled.stdout, before);
+        assert.equal(source.stdout, before);
+        assert.equal(secrets.stdout, `${frozenStableStringify(await buildPlan("dev", { now: new Date(NOW), showSecrets: true }))}\n`);
+    });
+});
 
 describe("npm run plan: the default tree, like pulumi preview", () => {
     it("names every resource of the JSON plan once, with its type and settings, grouped per app, a count per type at the end, on about two screens", async () => {
