@@ -383,3 +383,30 @@ describe("npm run plan: Markdown for a pull-request comment", () => {
         assert.match(bad.stderr, /--diagram goes with --format markdown/);
     });
 });
+
+describe("npm run plan: the kept output (tools/fast.js)", () => {
+    it("is replayed only while every file the run read is unchanged: an edited stack file plans anew", async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
+        const file = path.join(dir, "Pulumi.dev.yaml");
+        const write = (maxVersions: number) => writeFileSync(file, stringify({ config: overlay(stackConfig("dev"), { "platform-secrets:vault": { kv: { maxVersions } } }) }));
+        const versions = (stdout: string) => JSON.parse(stdout).resources.filter((r: { type: string }) => r.type === "vault:kv/secretBackendV2:SecretBackendV2").map((r: { inputs: { maxVersions: number } }) => r.inputs.maxVersions);
+        write(7);
+        const first = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+        const again = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+        assert.equal(first.code, 0, first.stderr);
+        assert.deepEqual(versions(first.stdout), [7]);
+        assert.equal(again.stdout, first.stdout);
+        assert.equal(again.stderr, first.stderr);
+        // Same command, same path, new content: the program runs again and says so.
+        write(9);
+        const edited = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+        assert.deepEqual(versions(edited.stdout), [9]);
+        // A failing run is never kept: it fails again, with its message.
+        writeFileSync(file, stringify({ config: overlay(stackConfig("dev"), { "platform-secrets:vault": { kv: { maxVersions: 0 } } }) }));
+        for (let i = 0; i < 2; i++) {
+            const bad = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+            assert.equal(bad.code, 1);
+            assert.match(bad.stderr, /maxVersions: must be at least 1/);
+        }
+    });
+});
