@@ -8,7 +8,10 @@ import { createAwsProvider } from "./aws/provider";
 import { loadConfig } from "./config/load";
 import type { PlatformConfig } from "./config/model";
 import { AppCredentials } from "./credentials/appCredentials";
-import { readPreviousRotationState, ROTATION_STATE_OUTPUT } from "./credentials/rotationState";
+import { readPreviousDeployment, ROTATION_STATE_OUTPUT } from "./credentials/rotationState";
+import { parseTlsState, TLS_STATE_OUTPUT } from "./credentials/certificateRotation";
+import { statefulOptions } from "./config/stateful";
+import { VaultPki } from "./vault/pki";
 import { KubernetesSecrets } from "./kubernetes/kubernetesSecrets";
 import { createKubernetesProvider } from "./kubernetes/provider";
 import { createVaultProvider } from "./vault/provider";
@@ -38,9 +41,20 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
     };
 
     // What the last deployment applied, so no rotation counter moves by more than one per update.
-    const previous = await readPreviousRotationState();
+    const last = await readPreviousDeployment();
+    const previous = last.rotation;
+    const previousTls = parseTlsState(last.tls);
+
+    // Client certificates from Vault's PKI engine (runbook 001 §4), where an app has one.
+    const pki = config.apps.some((app) => app.pki)
+        ? new VaultPki("vault-pki", { config, now, previous: { rotation: previous, tls: previousTls }, stateful: statefulOptions(config.protection), provider: providers.vault })
+        : undefined;
+    const caOverlapDays = config.rotation.maxAgeDays > 0 ? config.rotation.maxAgeDays : 90;
     const credentials = Object.fromEntries(
-        config.apps.map((app) => [app.name, new AppCredentials(app.name, { app, epoch: config.rotation.epoch, now, previous, databaseMount: config.vault.database.path })]),
+        config.apps.map((app) => [
+            app.name,
+            new AppCredentials(app.name, { app, epoch: config.rotation.epoch, now, previous, databaseMount: config.vault.database.path, certificates: pki?.certificates[app.name], previousTls, caOverlapDays }),
+        ]),
     );
 
     // Vault: KV v2 data per app and environment, read policies, Kubernetes auth roles, pipeline policies, audit.
@@ -74,7 +88,13 @@ export async function main(options: MainOptions = {}): Promise<Record<string, un
         /** Every secret without its value: app, env var, Vault path and property, source, generation, age. */
         inventory: config.apps.flatMap((app) => credentials[app.name].inventory),
         /** The rotation counters applied per "<app>/<secret>"; the next update reads them back. */
-        [ROTATION_STATE_OUTPUT]: pulumi.all(config.apps.map((app) => credentials[app.name].rotationState)).apply((states) => Object.assign({}, ...states)),
+        [ROTATION_STATE_OUTPUT]: pulumi
+            .all([...config.apps.map((app) => credentials[app.name].rotationState), ...(pki ? [pki.rotationState] : [])])
+            .apply((states) => Object.assign({}, ...states)),
+        /** Public TLS facts the next update reads: each certificate's serial and expiry, each CA bundle's CAs (no key). */
+        [TLS_STATE_OUTPUT]: pulumi
+            .all([pki ? pki.certificateState : pulumi.output({}), pulumi.all(config.apps.map((app) => credentials[app.name].caBundleState)).apply((s) => Object.assign({}, ...s))])
+            .apply(([certificates, caBundles]) => ({ certificates, caBundles })),
         /** Vault paths, policy and role names, and each app's KV data version (no values). */
         vault: vaultPlatform.summary(),
         /** app → target → { bucketName, bucketArn, roleArn, serviceAccount, namespace, prefix }: for the ServiceAccounts and CronJobs. */

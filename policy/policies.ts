@@ -11,6 +11,7 @@ import { prodObjectLock, prodReloaderHa, prodRotationSchedule, prodRotationUnsch
 import { statefulResourcesProtected } from "./rules/protection";
 import { s3BucketControlsPresent, s3KmsEncryption, s3KmsStackKey, s3Private, s3TlsOnly, s3Versioning } from "./rules/s3";
 import { vaultAppPolicyScoped, vaultAuthRoleBound, vaultSudoScoped } from "./rules/vault";
+import { vaultPkiPathsScoped, vaultPkiRoleExact } from "./rules/pki";
 
 export {
     configMapNoSecrets,
@@ -36,6 +37,8 @@ export {
     vaultAppPolicyScoped,
     vaultAuthRoleBound,
     vaultSudoScoped,
+    vaultPkiPathsScoped,
+    vaultPkiRoleExact,
 };
 
 export const PACK_NAME = "platform-secrets";
@@ -51,6 +54,8 @@ export const policies: Policies = [
     vaultAppPolicyScoped,
     vaultAuthRoleBound,
     vaultSudoScoped,
+    vaultPkiRoleExact,
+    vaultPkiPathsScoped,
     generatedCredentialLength,
     generatedValuesSecretOnly,
     configMapNoSecrets,

@@ -37,6 +37,9 @@ export const T = {
     vaultAudit: "vault:index/audit:Audit",
     vaultAuthBackend: "vault:index/authBackend:AuthBackend",
     vaultKubernetesAuthRole: "vault:kubernetes/authBackendRole:AuthBackendRole",
+    vaultPkiRole: "vault:pkiSecret/secretBackendRole:SecretBackendRole",
+    vaultPkiCert: "vault:pkiSecret/secretBackendCert:SecretBackendCert",
+    vaultPkiRootCert: "vault:pkiSecret/secretBackendRootCert:SecretBackendRootCert",
 
     randomBytes: "random:index/randomBytes:RandomBytes",
     randomPassword: "random:index/randomPassword:RandomPassword",
@@ -88,4 +91,5 @@ export const DEFAULT_STATEFUL_TYPES: readonly string[] = [
     T.vaultKvSecret,
     T.vaultGenericSecret,
     T.vaultAudit,
+    T.vaultPkiRootCert,
 ];

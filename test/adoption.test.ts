@@ -13,7 +13,7 @@ import { before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { ApiError, clientWrite, LiveObject, providerCreate, providerUpdate } from "../tools/harness/kubernetesApply";
 import { projectName, repoRoot } from "../tools/harness/stackConfig";
-import { reveal, runStack, RunResult, stackConfig } from "./support";
+import { reveal, runStack, RunResult, stackConfig, toolCommand } from "./support";
 
 const exec = promisify(execFile);
 const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
@@ -55,7 +55,7 @@ describe("README \"Coming from the runbooks\" against `npm run plan`", () => {
     const plans: Record<string, PlanResource[]> = {};
     before(async () => {
         for (const stack of ["dev", "staging", "prod"]) {
-            const { stdout } = await exec(process.execPath, ["--import", "tsx", path.join(repoRoot, "tools", "plan.ts"), "--stack", stack, "--json"], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+            const { stdout } = await exec(...toolCommand("plan", ["--stack", stack, "--json"]), { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
             plans[stack] = JSON.parse(stdout).resources;
         }
     });

@@ -45,8 +45,26 @@ describe("the stack files", () => {
                     ["REDIS_URL", "redis_url"],
                     ["QDRANT_URL", "qdrant_url"],
                     ["KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers"],
+                    // Runbook 001 §4 where the stack requires TLS: its names, as files and settings.
+                    ...(c.security.requireTls
+                        ? [
+                              ["POSTGRES_SSL_ROOT_CERT", "postgres_ssl_root_cert"],
+                              ["POSTGRES_SSL_CERT", "postgres_client_cert"],
+                              ["QDRANT_TLS", "qdrant_tls"],
+                              ["QDRANT_TLS_CA_PATH", "qdrant_tls_ca"],
+                              ["KAFKA_SECURITY_PROTOCOL", "kafka_security_protocol"],
+                              ["KAFKA_SASL_MECHANISM", "kafka_sasl_mechanism"],
+                              ["KAFKA_SASL_USERNAME", "kafka_sasl_username"],
+                              ["KAFKA_SASL_PASSWORD", "kafka_sasl_password"],
+                              ["KAFKA_SSL_CA_LOCATION", "kafka_ssl_ca_location"],
+                          ]
+                        : []),
                 ],
             );
+            if (c.security.requireTls) {
+                const cert = soma.secrets.find((s) => s.key === "postgres_client_cert")!;
+                assert.deepEqual(cert.properties.map((p) => [p.env, p.slot]), [["POSTGRES_SSL_CERT", "certificate"], ["POSTGRES_SSL_KEY", "private-key"]]);
+            }
             assert.deepEqual(soma.backups.map((b) => b.target), ["postgres", "qdrant"]);
             const nemo = c.apps.find((a) => a.name === "nemo-server")!;
             const sizes = Object.fromEntries(nemo.secrets.map((s) => [s.key, s.source.kind === "random-bytes" ? `${s.source.bytes}:${s.source.encoding}` : s.source.kind]));

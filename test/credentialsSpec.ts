@@ -338,10 +338,11 @@ export function describeCredentials(stack: string): void {
 
         it("publishes the applied counters as a stack output, and nothing else", () => {
             const state = after(base)[ROTATION_STATE_OUTPUT] as Record<string, unknown>;
+            // Generated secrets, and certificates Vault issues (they rotate on the same counters).
             const generated = Object.entries<any>(appsConfig()).flatMap(([app, spec]) =>
                 Object.entries<any>(spec.secrets)
-                    // Generated secrets, and database passwords (alternating users: their counter drives the slots).
-                    .filter(([, s]) => ["random-bytes", "password"].includes(s.source.kind) || (s.source.kind === "database" && s.source.field === "password"))
+                    // Generated secrets, issued certificates, and database passwords (alternating users: their counter drives the slots).
+                    .filter(([, s]) => ["random-bytes", "password", "vault-pki-cert"].includes(s.source.kind) || (s.source.kind === "database" && s.source.field === "password"))
                     .map(([k]) => `${app}/${k}`),
             );
             assert.deepEqual(Object.keys(state).sort(), generated.sort());

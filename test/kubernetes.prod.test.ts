@@ -61,19 +61,32 @@ describe("kubernetes (prod)", () => {
         const spec = es.inputs.spec as any;
         assert.deepEqual(spec.secretStoreRef, runbook.secretStoreRef);
         assert.equal(spec.target.name, runbook.target.name);
-        // The Secret holds the runbook's keys, exactly (the template writes them, mergePolicy Replace).
-        assert.deepEqual(Object.keys(spec.target.template.data).sort(), runbook.data.map((d: any) => d.secretKey).sort());
+        // §4's TLS keys (files and settings) sit in the same Secret beside §3.3's five.
+        const tlsKeys = [
+            ["POSTGRES_SSL_ROOT_CERT", "postgres_ssl_root_cert"],
+            ["POSTGRES_SSL_CERT", "postgres_client_cert"],
+            ["POSTGRES_SSL_KEY", "postgres_client_cert_private_key"],
+            ["QDRANT_TLS", "qdrant_tls"],
+            ["QDRANT_TLS_CA_PATH", "qdrant_tls_ca"],
+            ["KAFKA_SECURITY_PROTOCOL", "kafka_security_protocol"],
+            ["KAFKA_SASL_MECHANISM", "kafka_sasl_mechanism"],
+            ["KAFKA_SASL_USERNAME", "kafka_sasl_username"],
+            ["KAFKA_SASL_PASSWORD", "kafka_sasl_password"],
+            ["KAFKA_SSL_CA_LOCATION", "kafka_ssl_ca_location"],
+        ];
+        // The Secret holds the runbook's keys and §4's, exactly (the template writes them, mergePolicy Replace).
+        assert.deepEqual(Object.keys(spec.target.template.data).sort(), [...runbook.data.map((d: any) => d.secretKey), ...tlsKeys.map((k) => k[0])].sort());
         assert.equal(spec.target.template.mergePolicy, "Replace");
         // The KV ones read the runbook's properties; the runbook names the full KV v2 data path, and the
         // store's `path: secret` makes ESO read the same path from the key relative to the mount.
         const fromKv = spec.data.filter((d: any) => !d.sourceRef);
-        assert.deepEqual(fromKv.map((d: any) => d.secretKey).sort(), ["KAFKA_BOOTSTRAP_SERVERS", "QDRANT_URL", "SOMA_API_TOKEN"]);
-        for (const d of fromKv) {
-            const r = runbook.data.find((x: any) => x.secretKey === d.secretKey);
-            assert.equal(d.remoteRef.property, r.remoteRef.property);
-            assert.equal(esoVaultReadPath("secret", d.remoteRef.key), r.remoteRef.key);
-            assert.equal(esoVaultReadPath("secret", r.remoteRef.key), r.remoteRef.key);
-        }
+        const runbookKv = runbook.data.filter((r: any) => ["KAFKA_BOOTSTRAP_SERVERS", "QDRANT_URL", "SOMA_API_TOKEN"].includes(r.secretKey));
+        assert.deepEqual(
+            fromKv.map((d: any) => [d.secretKey, d.remoteRef.property]).sort(),
+            [...runbookKv.map((r: any) => [r.secretKey, r.remoteRef.property]), ...tlsKeys].sort(),
+        );
+        for (const d of fromKv) assert.equal(esoVaultReadPath("secret", d.remoteRef.key), runbook.data[0].remoteRef.key);
+        for (const r of runbook.data) assert.equal(esoVaultReadPath("secret", r.remoteRef.key), r.remoteRef.key);
         // The deliberate difference (issue 17): POSTGRES_URL and REDIS_URL are composed by ESO from the
         // active database user's static-creds (docs/database-credentials.md), with TLS, not stored in KV.
         assert.match(spec.target.template.data.POSTGRES_URL, /^postgresql:\/\/\{\{ index \. "_ref_postgres_user" \| urlquery \}\}:.*\?sslmode=require$/);

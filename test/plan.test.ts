@@ -3,22 +3,31 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { repoRoot } from "../tools/harness/stackConfig";
-import { overlay, stackConfig } from "./support";
+import { buildPlan } from "../tools/planLib";
+import { overlay, stackConfig, TEST_CA_PEM, toolCommand } from "./support";
 
 const exec = promisify(execFile);
 
 async function plan(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return planWith({}, ...args);
+}
+
+/** The plan with extra environment variables (NO_COLOR, FORCE_COLOR). */
+async function planWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
-        const { stdout, stderr } = await exec(process.execPath, ["--import", "tsx", path.join(repoRoot, "tools", "plan.ts"), ...args], {
+        const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
+        const { stdout, stderr } = await exec(...toolCommand("plan", args), {
             cwd: repoRoot,
             maxBuffer: 64 * 1024 * 1024,
+            env: { ...inherited, ...env },
         });
         return { code: 0, stdout, stderr };
     } catch (e) {
@@ -48,8 +57,8 @@ describe("npm run plan", () => {
         assert.match(a.stderr, /offline placeholders stand in for operator secrets .*suppliedSecrets\.nemo-server\.huggingface_token/);
     });
 
-    it("prints every resource with its URN, ready for --target-replace", async () => {
-        const r = await plan("--stack", "dev", "--now", NOW);
+    it("--details prints every resource with its URN, ready for --target-replace", async () => {
+        const r = await plan("--stack", "dev", "--details", "--now", NOW);
         assert.equal(r.code, 0, r.stderr);
         // Exactly the URN the engine gives it: the whole parent type chain, no root-stack prefix.
         const urn = "urn:pulumi:dev::platform-secrets::platform-secrets:credentials:AppCredentials$platform-secrets:credentials:GeneratedSecret$random:index/randomBytes:RandomBytes::nemo-server-session_key-value";
@@ -124,12 +133,13 @@ describe("npm run plan", () => {
         assert.match(a, /^protect: on in staging only \(\d+ resources\)$/m);
         assert.match(a, /^only in staging: \d+ resources \(.*aws:s3\/bucketObjectLockConfiguration:BucketObjectLockConfiguration ×2.*vault:index\/audit:Audit ×1/m);
         assert.match(a, /^inputs\.allowedAccountIds#\[\]: "111122223333" → "777788889999"/m);
-        // From staging to prod, those stay equal; what differs is its own account, its own KV mount and shorter retention.
+        // From staging to prod, those stay equal; what differs is its own account, its own KV and PKI
+        // mounts (and the root CA generated in the PKI one) and shorter retention.
         const b = summaryOf(stagingProd.stdout);
         assert.doesNotMatch(b, /^protect:/m);
         assert.doesNotMatch(b, /^only in prod:/m);
         assert.doesNotMatch(b, /objectLockEnabled/);
-        assert.match(b, /^only in staging: 3 resources \(.*vault:index\/mount:Mount ×1/m);
+        assert.match(b, /^only in staging: 5 resources \(vault:index\/mount:Mount ×2, platform-secrets:vault:KvV2Mount ×1, vault:kv\/secretBackendV2:SecretBackendV2 ×1, vault:pkiSecret\/secretBackendRootCert:SecretBackendRootCert ×1\)$/m);
         assert.match(b, /^inputs\.rules\[\]\.expiration\.days: 14 → 35 \(2 resources\)$/m);
         assert.match(b, /^inputs\.allowedAccountIds#\[\]: "777788889999" → "444455556666"/m);
         assert.doesNotMatch(stagingProd.stdout, /urn:pulumi:(staging|prod)::/);
@@ -215,5 +225,230 @@ describe("npm run plan", () => {
         assert.match(m.stderr, /platform-secrets:suppliedSecrets\.nemo-server\.hugingface_token: is plaintext in the stack file/);
         assert.match(m.stderr, /did you mean suppliedSecrets\.nemo-server\.huggingface_token\?/);
         assert.ok(!m.stderr.includes("hf_PlaintextUnderATypo0"), "the value is never printed");
+    });
+});
+
+/** One resource line of the tree: its displayed type and name, its settings column, whether an app group holds it. */
+function treeRows(text: string): { type: string; name: string; settings: string; group: string }[] {
+    const rows: { type: string; name: string; settings: string; group: string }[] = [];
+    let group = "";
+    for (const line of text.split("\n")) {
+        if (/^ {3}(platform|app) /.test(line)) group = line.trim();
+        const m = line.match(/^ \+ {3}[│├└─ ]*(\S+) +(\S+)(?: {2,}(.*))?$/);
+        if (m) rows.push({ type: m[1], name: m[2], settings: m[3] ?? "", group });
+    }
+    return rows;
+}
+
+/** `aws:s3/bucket:Bucket` → `aws:s3:Bucket`, as pulumi preview shows types (written out here, not imported). */
+const shown = (type: string) => type.replace(/^([^:]+):([^/:]+)\/[^:]+:/, "$1:$2:");
+
+/**
+ * The pre-change `--json` writer, frozen here as it was before the tree became the default output
+ * (tools/plan.ts at e56a68c: `stableStringify(buildPlan(...))` and a newline): keys sorted at every
+ * level, undefined keys dropped, two-space indentation.
+ */
+function frozenStableStringify(v: unknown): string {
+    const sort = (x: unknown): unknown => {
+        if (Array.isArray(x)) return x.map(sort);
+        if (x && typeof x === "object") {
+            return Object.fromEntries(
+                Object.keys(x as object)
+                    .sort()
+                    .filter((k) => (x as Record<string, unknown>)[k] !== undefined)
+                    .map((k) => [k, sort((x as Record<string, unknown>)[k])]),
+            );
+        }
+        return x;
+    };
+    return JSON.stringify(sort(v), null, 2);
+}
+
+describe("npm run plan --json is unchanged", () => {
+    it("byte for byte what the pre-change implementation writes, from the compiled tool and from the TypeScript alike", async () => {
+        const [compiled, source, secrets] = await Promise.all([
+            plan("--stack", "prod", "--json", "--now", NOW),
+            promisify(execFile)(process.execPath, ["--import", "tsx", path.join(repoRoot, "tools", "plan.ts"), "--stack", "prod", "--json", "--now", NOW], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 }),
+            plan("--stack", "dev", "--json", "--show-secrets", "--now", NOW),
+        ]);
+        const before = `${frozenStableStringify(await buildPlan("prod", { now: new Date(NOW), notice: () => undefined }))}\n`;
+        assert.equal(compiled.stdout, before);
+        assert.equal(source.stdout, before);
+        assert.equal(secrets.stdout, `${frozenStableStringify(await buildPlan("dev", { now: new Date(NOW), showSecrets: true }))}\n`);
+    });
+});
+
+describe("npm run plan: the default tree, like pulumi preview", () => {
+    it("names every resource of the JSON plan once, with its type and settings, grouped per app, a count per type at the end, on about two screens", async () => {
+        const [tree, json] = await Promise.all([plan("--stack", "prod", "--now", NOW), plan("--stack", "prod", "--json", "--now", NOW)]);
+        assert.equal(tree.code, 0, tree.stderr);
+        const doc = JSON.parse(json.stdout) as { resources: { type: string; name: string; urn: string; inputs: unknown; options: Record<string, unknown> }[] };
+        const rows = treeRows(tree.stdout);
+        // Same resources, nothing missing, nothing twice.
+        assert.deepEqual(rows.map((r) => `${r.type} ${r.name}`).sort(), doc.resources.map((r) => `${shown(r.type)} ${r.name}`).sort());
+        // The security settings of each line are the JSON plan's own.
+        for (const r of doc.resources) {
+            const row = rows.find((x) => x.type === shown(r.type) && x.name === r.name)!;
+            const words = row.settings.split(" ");
+            assert.equal(words.includes("protect"), r.options.protect === true, `${r.name}: protect`);
+            assert.equal(words.includes("retainOnDelete"), r.options.retainOnDelete === true, `${r.name}: retainOnDelete`);
+            assert.equal(words.includes("deleteBeforeReplace"), r.options.deleteBeforeReplace === true, `${r.name}: deleteBeforeReplace`);
+            assert.equal(row.settings.includes("replaceOnChanges="), Array.isArray(r.options.replaceOnChanges), `${r.name}: replaceOnChanges`);
+            assert.equal(row.settings.includes("secret in:"), JSON.stringify(r.inputs).includes('"[secret]"'), `${r.name}: secret inputs marked`);
+        }
+        // The KV data is marked secret, and prod's backups are protected and retained.
+        assert.match(rows.find((r) => r.name === "vault-nemo-server-data")!.settings, /^protect retainOnDelete secret in: dataJson/);
+        // Grouped per app: each app's credentials, Vault access and store sit in its group.
+        for (const name of ["nemo-server-session_key-value", "vault-nemo-server-data", "kubernetes-nemo-server-vault-store"]) assert.equal(rows.find((r) => r.name === name)!.group, "app nemo-server: 31 resources");
+        assert.match(rows.find((r) => r.name === "vault-audit-device")!.group, /^platform \(shared by every app\)/);
+        // The count per type adds up to the plan, type by type.
+        const counts = tree.stdout.slice(tree.stdout.indexOf("\nResources: + 104 to create\n"));
+        const parsed = [...counts.matchAll(/(\d+) (\S+:\S+)/g)].map((m) => [m[2], Number(m[1])] as const);
+        const expected = new Map<string, number>();
+        for (const r of doc.resources) expected.set(shown(r.type), (expected.get(shown(r.type)) ?? 0) + 1);
+        assert.deepEqual(new Map(parsed), expected);
+        // About two screens, and no inputs or URNs in it.
+        const lines = tree.stdout.trimEnd().split("\n");
+        assert.ok(lines.length <= 140, `${lines.length} lines`);
+        assert.doesNotMatch(tree.stdout, /urn:pulumi:|inputs:|\u001b\[/);
+    });
+
+    it("colours only a terminal's output: none into a pipe, none with NO_COLOR even when forced", async () => {
+        const [piped, forced, noColour] = await Promise.all([
+            planWith({}, "--stack", "dev", "--now", NOW),
+            planWith({ FORCE_COLOR: "1" }, "--stack", "dev", "--now", NOW),
+            planWith({ FORCE_COLOR: "1", NO_COLOR: "1" }, "--stack", "dev", "--now", NOW),
+        ]);
+        assert.doesNotMatch(piped.stdout, /\u001b\[/);
+        assert.match(forced.stdout, /\u001b\[32m \+ {2}\u001b\[39m/);
+        assert.equal(noColour.stdout, piped.stdout);
+        // Colour changes nothing but the escapes.
+        assert.equal(forced.stdout.replace(/\u001b\[\d+m/g, ""), piped.stdout);
+    });
+
+    it("naming a resource prints its inputs and options; an unknown name exits 2 with the nearest names", async () => {
+        const [one, unknown] = await Promise.all([
+            plan("--stack", "prod", "--now", NOW, "vault-nemo-server-data"),
+            plan("--stack", "prod", "--now", NOW, "vault-nemo-server-dat"),
+        ]);
+        assert.equal(one.code, 0, one.stderr);
+        const shownUrns = one.stdout.split("\n").filter((l) => l.startsWith("+ urn:"));
+        assert.deepEqual(shownUrns, ["+ urn:pulumi:prod::platform-secrets::platform-secrets:vault:VaultPlatform$platform-secrets:vault:AppVaultAccess$vault:kv/secretV2:SecretV2::vault-nemo-server-data"]);
+        assert.match(one.stdout, /\n {4}options:\n {6}protect: true\n/);
+        assert.match(one.stdout, /\n {6}dataJson: "\[secret\]"\n/);
+        assert.equal(unknown.code, 2);
+        assert.match(unknown.stderr, /no resource named vault-nemo-server-dat in stack prod \(did you mean vault-nemo-server-data\?\)/);
+    });
+});
+
+describe("npm run plan: Markdown for a pull-request comment", () => {
+    it("--diff --format markdown: the settings summary as a list first, the detail folded, a Mermaid diagram of apps → Vault paths → stores → Secrets, under a comment's size", async () => {
+        const [md, json, plain] = await Promise.all([
+            plan("--stack", "dev", "--diff", "prod", "--format", "markdown", "--diagram", "--now", NOW),
+            plan("--stack", "dev", "--json", "--now", NOW),
+            plan("--stack", "dev", "--diff", "prod", "--json", "--now", NOW),
+        ]);
+        assert.equal(md.code, 0, md.stderr);
+        const text = md.stdout;
+        // GitHub refuses a comment over 65,536 characters.
+        assert.ok(text.length < 65536, `${text.length} characters`);
+        assert.match(text, /^### Offline plan diff of `platform-secrets`: dev → prod\n\n- /);
+        // The summary's lines, as settings, before anything else; the same lines as the JSON diff's.
+        const bullets = text.split("\n\n")[1].split("\n").map((l) => l.replace(/^- /, ""));
+        assert.deepEqual(bullets, JSON.parse(plain.stdout).summary);
+        assert.ok(bullets.includes("audit device: prod only (1)"), bullets.join("\n"));
+        assert.ok(bullets.includes("bucket object lock configuration: prod only (2)"));
+        assert.ok(bullets.some((b) => /^protect: on in prod only \(\d+ resources\)$/.test(b)));
+        assert.ok(text.indexOf("```mermaid") < text.indexOf("<details>"), "the diagram before the folded detail");
+        assert.match(text, /<details><summary>[^\n]*<\/summary>\n\n```diff\n[^]*\n```\n\n<\/details>\n$/);
+        // Every line of the diagram is a quoted node or an edge: nothing a name could break.
+        const diagram = text.slice(text.indexOf("```mermaid\n") + 11, text.indexOf("\n```", text.indexOf("```mermaid")));
+        const [head, ...body] = diagram.split("\n");
+        assert.equal(head, "flowchart LR");
+        for (const l of body) assert.match(l, /^ {4}(n\d+(\(\["[^"]+"\]\)|\{\{"[^"]+"\}\}|\[\("[^"]+"\)\]|\["[^"]+"\])|n\d+ --> n\d+)$/);
+        // The flows are dev's own: each ExternalSecret's target Secret, fed by its store, fed by the Vault path its keys name.
+        const label = (id: string) => body.find((l) => l.startsWith(`    ${id}`) && !l.includes("-->"))!.replace(/^ {4}n\d+\W+"(.*)"\W+$/, "$1");
+        const edges = body.filter((l) => l.includes("-->")).map((l) => l.trim().split(" --> ").map(label).join(" → "));
+        const doc = JSON.parse(json.stdout) as { resources: { type: string; inputs: any }[] };
+        const externalSecrets = doc.resources.filter((r) => r.type === "kubernetes:external-secrets.io/v1:ExternalSecret");
+        assert.equal(externalSecrets.length, 2);
+        for (const es of externalSecrets) {
+            const app = es.inputs.metadata.labels["platform-secrets/app"];
+            const store = es.inputs.spec.secretStoreRef.name;
+            const kv = doc.resources.find((r) => r.type === "vault:kv/secretV2:SecretV2" && r.inputs.name === es.inputs.spec.data[0].remoteRef.key)!;
+            assert.ok(edges.includes(`app: ${app} → Vault: ${kv.inputs.mount}/${kv.inputs.name}`), edges.join("\n"));
+            assert.ok(edges.includes(`Vault: ${kv.inputs.mount}/${kv.inputs.name} → store: ${store}`), edges.join("\n"));
+            assert.ok(edges.includes(`store: ${store} → Secret: ${es.inputs.metadata.namespace}/${es.inputs.spec.target.name}`), edges.join("\n"));
+        }
+        assert.equal(edges.length, 6);
+        assert.doesNotMatch(text, /urn:pulumi:(dev|prod)::/);
+    });
+
+    it("--format markdown of one stack: the tree folded, every resource named; --diagram only with markdown", async () => {
+        const [md, bad] = await Promise.all([plan("--stack", "prod", "--format", "markdown", "--now", NOW), plan("--stack", "prod", "--diagram", "--now", NOW)]);
+        assert.equal(md.code, 0, md.stderr);
+        assert.match(md.stdout, /^### Offline plan of `platform-secrets\/prod`: 104 resources\n/);
+        assert.equal(treeRows(md.stdout).length, 104);
+        assert.doesNotMatch(md.stdout, /```mermaid/);
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /--diagram goes with --format markdown/);
+    });
+});
+
+describe("npm run plan: the kept output (tools/fast.js)", () => {
+    it("is replayed only while every file the run read is unchanged: an edited stack file plans anew", async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
+        const file = path.join(dir, "Pulumi.dev.yaml");
+        const write = (maxVersions: number) => writeFileSync(file, stringify({ config: overlay(stackConfig("dev"), { "platform-secrets:vault": { kv: { maxVersions } } }) }));
+        const versions = (stdout: string) => JSON.parse(stdout).resources.filter((r: { type: string }) => r.type === "vault:kv/secretBackendV2:SecretBackendV2").map((r: { inputs: { maxVersions: number } }) => r.inputs.maxVersions);
+        write(7);
+        const first = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+        const again = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+        assert.equal(first.code, 0, first.stderr);
+        assert.deepEqual(versions(first.stdout), [7]);
+        assert.equal(again.stdout, first.stdout);
+        assert.equal(again.stderr, first.stderr);
+        // Same command, same path, new content: the program runs again and says so.
+        write(9);
+        const edited = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+        assert.deepEqual(versions(edited.stdout), [9]);
+        // A failing run is never kept: it fails again, with its message.
+        writeFileSync(file, stringify({ config: overlay(stackConfig("dev"), { "platform-secrets:vault": { kv: { maxVersions: 0 } } }) }));
+        for (let i = 0; i < 2; i++) {
+            const bad = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+            assert.equal(bad.code, 1);
+            assert.match(bad.stderr, /maxVersions: must be at least 1/);
+        }
+    });
+
+    it("counts a CA file a stack file names among the files read: a replaced certificate plans anew, with the new CA in the bundle", async () => {
+        // A committed .crt inside the project, as the schema requires; removed again whatever happens.
+        const rel = `certs/plan-cache-test-${process.pid}.crt`;
+        const ca = path.join(repoRoot, rel);
+        const dir = mkdtempSync(path.join(tmpdir(), "plan-ca-"));
+        const file = path.join(dir, "Pulumi.prod.yaml");
+        writeFileSync(file, stringify({ config: overlay(stackConfig("prod"), { "platform-secrets:apps": { "soma-memory": { secrets: { qdrant_tls_ca: { source: { kind: "ca-bundle", file: rel } } } } } }) }));
+        const fingerprints = (stdout: string): string[] => JSON.parse(stdout).outputs.tlsState.caBundles["soma-memory/qdrant_tls_ca"].fingerprints;
+        const platformCa = readFileSync(path.join(repoRoot, "certs", "platform-ca.crt"), "utf8");
+        try {
+            writeFileSync(ca, platformCa);
+            const first = await plan("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
+            const again = await plan("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
+            assert.equal(first.code, 0, first.stderr);
+            assert.deepEqual(fingerprints(first.stdout), [new X509Certificate(platformCa).fingerprint256]);
+            assert.equal(again.stdout, first.stdout);
+            // Same command, same stack file, another CA in the file: the kept output is not replayed.
+            writeFileSync(ca, TEST_CA_PEM);
+            const replaced = await plan("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
+            assert.equal(replaced.code, 0, replaced.stderr);
+            assert.deepEqual(fingerprints(replaced.stdout), [new X509Certificate(TEST_CA_PEM).fingerprint256]);
+            // The file gone: the run fails on it (never a kept output), and says which file.
+            rmSync(ca);
+            const gone = await plan("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
+            assert.equal(gone.code, 1);
+            assert.match(gone.stderr, new RegExp(`${rel.replace(/[.]/g, "\\.")} does not exist in the project directory`));
+        } finally {
+            rmSync(ca, { force: true });
+        }
     });
 });

@@ -13,7 +13,7 @@ import { before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { repoRoot } from "../tools/harness/stackConfig";
-import { overlay, stackConfig } from "./support";
+import { overlay, stackConfig, toolCommand } from "./support";
 
 const exec = promisify(execFile);
 
@@ -23,9 +23,9 @@ interface Run {
     stderr: string;
 }
 
-async function node(script: string, args: string[]): Promise<Run> {
+async function node(script: "plan" | "rotate", args: string[]): Promise<Run> {
     try {
-        const { stdout, stderr } = await exec(process.execPath, ["--import", "tsx", path.join(repoRoot, "tools", script), ...args], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+        const { stdout, stderr } = await exec(...toolCommand(script, args), { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
         return { code: 0, stdout, stderr };
     } catch (e) {
         const err = e as { code: number; stdout: string; stderr: string };
@@ -33,7 +33,7 @@ async function node(script: string, args: string[]): Promise<Run> {
     }
 }
 
-const rotate = (...args: string[]) => node("rotate.ts", args);
+const rotate = (...args: string[]) => node("rotate", args);
 
 interface PlanResource {
     urn: string;
@@ -75,8 +75,8 @@ writeFileSync(devFile, stringify({ config: overlay(stackConfig("dev"), { "platfo
 
 // Every process starts at once (each is mostly the program's run under the mocks); the tests await them.
 const runs = {
-    prodPlan: node("plan.ts", ["--stack", "prod", "--json"]),
-    devPlan: node("plan.ts", ["--stack", "dev", "--json", "--stack-file", devFile]),
+    prodPlan: node("plan", ["--stack", "prod", "--json"]),
+    devPlan: node("plan", ["--stack", "dev", "--json", "--stack-file", devFile]),
     single: rotate("--stack", "prod", "nemo-server/session_key"),
     devSingle: rotate("--stack", "dev", "--stack-file", devFile, "soma-memory/soma_api_token"),
     leaked: rotate("--stack", "prod", "--leaked", "nemo-server/jwt_secret"),
@@ -112,6 +112,19 @@ describe("npm run rotate", () => {
         assert.deepEqual(up.slice(-4), ["--policy-pack", "policy", "--policy-pack-config", "policy/config/prod.json"]);
         // Nothing but URNs and commands: no secret value, no placeholder.
         assert.doesNotMatch(r.stdout + r.stderr, /offline-plan-placeholder|\[secret\]/);
+    });
+
+    it("a certificate: the generation bump and the immediate re-issue of its Vault PKI issue, nothing else", async () => {
+        const r = await rotate("--stack", "prod", "soma-memory/postgres_client_cert");
+        assert.equal(r.code, 0, r.stderr);
+        const [bump, up, ...rest] = await pulumiCalls(r.stdout);
+        assert.deepEqual(rest, []);
+        assert.deepEqual(bump, ["config", "set", "--stack", "prod", "--path", 'rotation.generations["soma-memory/postgres_client_cert"]', "1"]);
+        const cert = plans.prod.filter((x: { type: string; name: string }) => x.type === "vault:pkiSecret/secretBackendCert:SecretBackendCert" && x.name === "vault-pki-soma-memory-postgres_client_cert");
+        assert.equal(cert.length, 1);
+        assert.deepEqual(targets(up), [cert[0].urn]);
+        assert.ok(up.includes("--target-dependents"));
+        assert.doesNotMatch(r.stdout + r.stderr, /PRIVATE KEY|\[secret\]/);
     });
 
     it("is what the README's rotation runbook quotes, command for command", async () => {

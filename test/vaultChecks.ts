@@ -149,8 +149,13 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
         });
 
         it("owns the KV v2 mount exactly where config says, with the configured history, protected as config says", () => {
-            // The database secrets engine mount (docs/database-credentials.md) is checked on its own.
-            const kvMounts = byType(result, T.mount).filter((m) => m.inputs.type !== "database");
+            // KV mounts only: the database mount (docs/database-credentials.md) and a PKI mount (test/tlsChecks.ts) are checked on their own.
+            const kvMounts = byType(result, T.mount).filter((r) => r.inputs.type === "kv");
+            const otherMounts = [
+                ...(config.vault.database.manage && config.apps.some((a) => a.databases.length > 0) ? ["database"] : []),
+                ...(config.vault.pki.manage && config.apps.some((a) => a.pki) ? ["pki"] : []),
+            ];
+            assert.deepEqual(byType(result, T.mount).filter((r) => r.inputs.type !== "kv").map((r) => r.inputs.type).sort(), otherMounts.sort());
             if (!config.vault.kv.manage) {
                 // An existing mount (prod: runbook 001 already writes under secret/): nothing of it here.
                 assert.deepEqual([...kvMounts, ...byType(result, T.kvSettings)], []);

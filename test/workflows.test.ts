@@ -251,6 +251,11 @@ describe("pull requests", () => {
         const scripts = job.steps!.map((s) => s.run ?? "").join("\n");
         assert.match(scripts, /^\.ci\/run$/m);
         assert.match(scripts, /npm run --silent plan -- --stack dev --diff prod/);
+        // The reviewer reads the Markdown form (summary, folded detail, diagram) on the run's summary page.
+        for (const stack of stacks.filter((s) => s !== "prod")) {
+            assert.match(scripts, new RegExp(`npm run --silent plan -- --stack ${stack} --diff prod --format markdown --diagram\\n`), stack);
+        }
+        assert.match(scripts, /\} >> "\$GITHUB_STEP_SUMMARY"/);
         assert.ok(!job.steps!.some((s) => s.uses?.startsWith("pulumi/") || s.uses?.startsWith("aws-actions/") || s.uses === STACK_ACCESS));
     });
 

@@ -2,22 +2,31 @@
  * The offline plan: runs the real program for one stack under Pulumi's mocks, with no Pulumi CLI,
  * no credentials and no network, and prints every resource it would register.
  *
- *   npm run plan -- --stack dev [--json] [--show-secrets] [--diff prod] [--now 2026-11-22] [--strict]
+ *   npm run plan -- --stack dev [--details | <resource name or URN>...] [--json] [--show-secrets] [--diff prod]
+ *                   [--format text|markdown [--diagram]] [--now 2026-11-22] [--strict]
  *                   [--stack-file proposed.yaml]   (review a stack file before it replaces Pulumi.<stack>.yaml)
  *                   [--previous-outputs outputs.json]  (`pulumi stack output --json`: rotate as the next `up` would)
  *
  * It is for review and for CI without credentials; `pulumi preview` stays the real thing (it
  * talks to the providers, sees existing state, and shows updates rather than a full graph).
+ *
+ * By default it prints a tree like `pulumi preview` (tools/planTree.ts); `--details`, or naming
+ * resources, prints their inputs and options; `--json` is the whole plan, byte-stable.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { parseStackFile } from "./harness/stackConfig";
 import { buildPlan, diffPlans, failureReport, Plan, PlanDiff, PlanOptions, stableStringify } from "./planLib";
+import { diffMarkdown, planMarkdown } from "./planMarkdown";
+import { renderTree, styleFor, useColour } from "./planTree";
+import { editDistance } from "../components/config/rules";
 
 function usage(message?: string): never {
     if (message) process.stderr.write(`plan: ${message}\n`);
-    process.stderr.write("usage: npm run plan -- --stack <name> [--json] [--show-secrets] [--diff <other-stack>] [--now <ISO date>] [--strict] [--stack-file <path>] [--previous-outputs <path>]\n");
+    process.stderr.write(
+        "usage: npm run plan -- --stack <name> [--details | <resource name or URN>...] [--json] [--show-secrets] [--diff <other-stack>] [--format text|markdown [--diagram]] [--now <ISO date>] [--strict] [--stack-file <path>] [--previous-outputs <path>]\n",
+    );
     process.exit(2);
 }
 
@@ -26,9 +35,21 @@ function emit(text: string): Promise<void> {
     return new Promise((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
 }
 
-function printText(plan: Plan): Promise<void> {
-    const out: string[] = [`# offline plan: project ${plan.project}, stack ${plan.stack}, ${plan.resources.length} resources`, ""];
-    for (const r of plan.resources) {
+/** Inputs and options of every resource, or of the resources named (by name or URN), as YAML. */
+function printDetails(plan: Plan, names: string[]): Promise<void> {
+    const wanted = names.length === 0 ? plan.resources : plan.resources.filter((r) => names.includes(r.name) || names.includes(r.urn));
+    const missing = names.filter((n) => !plan.resources.some((r) => r.name === n || r.urn === n));
+    if (missing.length > 0) {
+        const known = [...new Set(plan.resources.map((r) => r.name))];
+        const near = (n: string) => {
+            const d = (k: string) => editDistance(n.toLowerCase(), k.toLowerCase());
+            const best = Math.min(...known.map(d));
+            return known.filter((k) => d(k) === best && best <= Math.max(2, Math.floor(n.length / 4)));
+        };
+        usage(missing.map((n) => `no resource named ${n} in stack ${plan.stack}${near(n).length > 0 ? ` (did you mean ${near(n).join(", ")}?)` : ""}`).join("; "));
+    }
+    const out: string[] = [`# offline plan: project ${plan.project}, stack ${plan.stack}, ${plan.resources.length} resources${names.length > 0 ? `, ${wanted.length} shown` : ""}`, ""];
+    for (const r of wanted) {
         out.push(`+ ${r.urn}`);
         const body: Record<string, unknown> = { type: r.type, name: r.name };
         if (r.parent) body.parent = r.parent;
@@ -43,7 +64,7 @@ function printText(plan: Plan): Promise<void> {
                 .join("\n"),
         );
     }
-    out.push("", "# outputs", stringify(plan.outputs, { lineWidth: 0 }).trimEnd());
+    if (names.length === 0) out.push("", "# outputs", stringify(plan.outputs, { lineWidth: 0 }).trimEnd());
     return emit(`${out.join("\n")}\n`);
 }
 
@@ -73,11 +94,16 @@ function printDiff(diff: PlanDiff, project: string): Promise<void> {
 
 async function cli(): Promise<void> {
     let values;
+    let positionals: string[] = [];
     try {
-        ({ values } = parseArgs({
+        ({ values, positionals } = parseArgs({
+            allowPositionals: true,
             options: {
                 stack: { type: "string" },
                 json: { type: "boolean", default: false },
+                details: { type: "boolean", default: false },
+                format: { type: "string", default: "text" },
+                diagram: { type: "boolean", default: false },
                 "show-secrets": { type: "boolean", default: false },
                 diff: { type: "string" },
                 now: { type: "string" },
@@ -91,6 +117,10 @@ async function cli(): Promise<void> {
         usage((e as Error).message);
     }
     if (!values.stack) usage("--stack is required");
+    if (values.format !== "text" && values.format !== "markdown") usage(`--format ${values.format}: text or markdown`);
+    if (values.json && values.format !== "text") usage("--json and --format markdown exclude one another");
+    if (values.diagram && values.format !== "markdown") usage("--diagram goes with --format markdown");
+    if (positionals.length > 0 && (values.json || values.diff)) usage("resource names go with the plain plan, not --json or --diff");
     const now = values.now ? new Date(values.now) : undefined;
     if (now && Number.isNaN(now.getTime())) usage(`--now ${values.now} is not a date`);
     const previousOutputs = values["previous-outputs"] ? (JSON.parse(readFileSync(values["previous-outputs"], "utf8")) as Record<string, unknown>) : undefined;
@@ -110,9 +140,14 @@ async function cli(): Promise<void> {
         // The other stack's own last outputs are not at hand: plan it as a new stack.
         const other = await buildPlan(values.diff, { ...options, previousOutputs: undefined });
         const diff = diffPlans(plan, other);
-        return values.json ? emit(`${stableStringify(diff)}\n`) : printDiff(diff, plan.project);
+        if (values.json) return emit(`${stableStringify(diff)}\n`);
+        if (values.format === "markdown") return emit(diffMarkdown(diff, plan.project, { diagramOf: values.diagram ? plan : undefined }));
+        return printDiff(diff, plan.project);
     }
-    return values.json ? emit(`${stableStringify(plan)}\n`) : printText(plan);
+    if (values.json) return emit(`${stableStringify(plan)}\n`);
+    if (values.details || positionals.length > 0) return printDetails(plan, positionals);
+    if (values.format === "markdown") return emit(planMarkdown(plan, { diagram: values.diagram }));
+    return emit(`${renderTree(plan, styleFor(useColour(process.stdout))).join("\n")}\n`);
 }
 
 cli().then(

@@ -307,6 +307,11 @@ function byType(urns: string[], types: Map<string, { r: PlanResource }>): string
     return [...counts].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).map(([t, n]) => `${t} ×${n}`).join(", ");
 }
 
+/** A type's last part in words: `vault:index/audit:Audit` → "audit", `platform-secrets:vault:AuditDevice` → "audit device". */
+function settingName(type: string): string {
+    return (type.split(":").pop() ?? type).replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
+}
+
 /** A path with its list indices dropped, so the same setting on many resources groups. */
 const genericPath = (p: string) => p.replace(/\[\d+\]/g, "[]");
 
@@ -321,6 +326,18 @@ function summarize(diff: PlanDiff, ma: Map<string, { r: PlanResource }>, mb: Map
     for (const [s, m] of [[sa, ma], [sb, mb]] as const) {
         const only = diff.onlyIn[s];
         if (only.length > 0) out.push(`only in ${s}: ${only.length} resource${only.length === 1 ? "" : "s"} (${byType(only, m)})`);
+    }
+    // The same, as settings: "audit device: prod only", "bucket object lock configuration: prod only".
+    for (const [s, m] of [[sa, ma], [sb, mb]] as const) {
+        // A resource whose component is itself only in that stack is part of the component's setting.
+        const only = new Set(diff.onlyIn[s]);
+        const types = new Map<string, number>();
+        for (const u of diff.onlyIn[s]) {
+            const r = m.get(u)?.r;
+            if (!r || r.type.startsWith("pulumi:providers:") || (r.parent && only.has(stackless(r.parent)))) continue;
+            types.set(settingName(r.type), (types.get(settingName(r.type)) ?? 0) + 1);
+        }
+        for (const [name, n] of [...types].sort((x, y) => x[0].localeCompare(y[0]))) out.push(`${name}: ${s} only (${n})`);
     }
     // Per generic path: the value pairs and the resources they are on.
     const groups = new Map<string, { pairs: Set<string>; resources: Set<string>; a?: string; b?: string }>();

@@ -24,8 +24,8 @@ export interface RotateTarget {
     id: string;
     rotation: "single" | "dual-key";
     generation: number;
-    /** Per slot: the random resource and the time:Static that records its rotation date. */
-    slots: { slot: string; random: string; rotatedAt: string }[];
+    /** Per slot: the random resource (a certificate: its Vault PKI issue) and the time:Static that records its rotation date. */
+    slots: { slot: string; random: string; rotatedAt?: string }[];
 }
 
 export class RotateError extends Error {
@@ -82,6 +82,12 @@ export function resolveTarget(plan: Plan, id: string): RotateTarget {
                 `Leaked: bump twice (two pulumi up, the second once pods have restarted), so both users get new passwords.`,
         );
     }
+    if (entry.source === "vault-pki-cert") {
+        // Issued by Vault's PKI engine (components/vault/pki.ts): replacing the issue re-issues it.
+        const cert = plan.resources.find((r) => r.type === "vault:pkiSecret/secretBackendCert:SecretBackendCert" && r.name === `vault-pki-${entry.app}-${entry.secret}`);
+        if (!cert) throw new Error(`the plan of stack ${plan.stack} has no certificate issue for ${id}`);
+        return { id, rotation: "single", generation: entry.generation, slots: [{ slot: "certificate", random: cert.urn }] };
+    }
     const credentials = plan.resources.find((r) => r.type === "platform-secrets:credentials:AppCredentials" && r.name === entry.app);
     const generated = credentials && plan.resources.find((r) => r.type === "platform-secrets:credentials:GeneratedSecret" && r.parent === credentials.urn && r.name === `${entry.app}-${entry.secret}`);
     if (!generated) throw new Error(`the plan of stack ${plan.stack} has no GeneratedSecret for ${id}`);
@@ -122,7 +128,7 @@ export function rotationCommands(plan: Plan, target: RotateTarget, options: Rota
     const policy = existsSync(path.join(repoRoot, policyConfig)) ? ["--policy-pack", "policy", "--policy-pack-config", policyConfig] : [];
     const replace = (slots: RotateTarget["slots"]) => {
         const lines = [`pulumi up --stack ${shellQuote(stack)}`];
-        for (const s of slots) lines.push(`--target-replace ${shellQuote(s.random)}`, `--target-replace ${shellQuote(s.rotatedAt)}`);
+        for (const s of slots) lines.push(`--target-replace ${shellQuote(s.random)}`, ...(s.rotatedAt ? [`--target-replace ${shellQuote(s.rotatedAt)}`] : []));
         lines.push("--target-dependents");
         if (policy.length > 0) lines.push(policy.map(shellQuote).join(" "));
         return lines.join(" \\\n  ");
@@ -145,7 +151,7 @@ export function rotationCommands(plan: Plan, target: RotateTarget, options: Rota
         if (target.rotation === "single") {
             out.push(
                 "",
-                "# Now: replace its random resource and rotation date; --target-dependents moves the KV data",
+                `# Now: replace ${target.slots[0].rotatedAt ? "its random resource and rotation date" : "its certificate (a new issue from Vault's PKI engine)"}; --target-dependents moves the KV data`,
                 "# and the ExternalSecret's force-sync in the same update. The generation does not move.",
                 replace(target.slots),
             );

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { templateReferences } from "../credentials/compose";
 import { pipelinePolicyNames } from "../vault/policies";
-import { AppSpec, authDelegatorBindingName, expandProperties, isGenerated, isRotating, PlatformConfig } from "./model";
+import { AppSpec, authDelegatorBindingName, expandProperties, isGenerated, isRotating, PlatformConfig, rotates } from "./model";
+import { tlsCatalogRules } from "./tlsRules";
 import { durationSeconds, parseQuantity, ParsedStackConfig, secretDataKeyProblem } from "./schema";
 import { literalPassword, tlsViolation, UNKNOWN } from "./tls";
 
@@ -132,9 +133,10 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
         const generatedProperties = new Set<string>();
         for (const [key, s] of Object.entries(app.secrets)) {
             const path = [...base, "secrets", key];
-            if (s.source.kind !== "composed") for (const p of expandProperties(key, s)) referenceable.add(p.property);
+            // TLS material is files, never spliced into a URL.
+            if (s.source.kind !== "composed" && s.source.kind !== "vault-pki-cert" && s.source.kind !== "ca-bundle") for (const p of expandProperties(key, s)) referenceable.add(p.property);
             if (isGenerated(s.source) || s.source.kind === "database") for (const p of expandProperties(key, s)) generatedProperties.add(p.property);
-            if (isRotating(s.source)) generatedIds.add(`${appName}/${key}`);
+            if (isRotating(s.source) || rotates(s.source)) generatedIds.add(`${appName}/${key}`);
             for (const p of expandProperties(key, s)) {
                 if (p.env !== undefined && p.env !== s.env) {
                     const why = secretDataKeyProblem(p.env);
@@ -153,8 +155,8 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
                 add([...path, "rotation"], "dual-key rotation needs a generated source (random-bytes or password)");
             }
             if (s.aliasPrimary && s.rotation !== "dual-key") add([...path, "aliasPrimary"], "aliasPrimary applies only to dual-key secrets");
-            if (s.maxAgeDays !== undefined && !isRotating(s.source)) {
-                add([...path, "maxAgeDays"], "only generated secrets and database passwords rotate on a schedule");
+            if (s.maxAgeDays !== undefined && !isRotating(s.source) && !rotates(s.source)) {
+                add([...path, "maxAgeDays"], "only generated secrets, database passwords and issued certificates rotate on a schedule");
             }
             // An exemption from the schedule is a reviewed decision: its reason lives next to it.
             if (isRotating(s.source) && s.maxAgeDays === 0 && s.exemptReason === undefined) {
@@ -397,6 +399,7 @@ export function checkRules(c: ParsedStackConfig, resolved: PlatformConfig, stack
         add(["aws", "eks", "oidcIssuerUrl"], `names ${issuerHost}, but aws.eks.oidcProviderArn federates ${arnHost}`);
     }
     problems.push(...crossCatalogRules(c, resolved));
+    problems.push(...tlsCatalogRules(c, resolved));
     problems.push(...deliveryRules(c, resolved), ...grantRules(c), ...derivedKeyRules(c));
     return problems;
 }

@@ -10,6 +10,7 @@
 import { X509Certificate } from "node:crypto";
 import { posix } from "node:path";
 import { z } from "zod";
+import { caBundleProblem, PKI_KEY_BITS } from "./certificates";
 
 /** Any string setting: an empty string is never a choice. */
 export const text = z.string().min(1, "must not be empty");
@@ -321,6 +322,65 @@ const databaseSource = z
         field: z.enum(["username", "password"]),
     })
     .strict();
+/** A committed certificate file, relative to Pulumi.yaml: public material as .crt (.gitignore drops *.pem). */
+const certificateFile = z
+    .string()
+    .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._\/-]+\.crt$/, "must be a .crt file inside the project, relative to Pulumi.yaml");
+
+/**
+ * CA certificates the app verifies its servers with (Postgres root cert, Qdrant CA): public, never
+ * a secret. From the stack file (`pem`), a committed file (`file`), and/or the issuing CA of the
+ * stack's Vault PKI mount (`includePkiCa`). A change of CA keeps the previous one in the bundle
+ * for one rotation period (README "Rotation").
+ */
+const caBundleSource = z
+    .object({
+        kind: z.literal("ca-bundle"),
+        pem: certificatePem.optional(),
+        file: certificateFile.optional(),
+        /** Append the issuing CA of vault.pki (the CA the app's own client certificates chain to). */
+        includePkiCa: z.boolean().default(false),
+    })
+    .strict()
+    .superRefine((s, ctx) => {
+        if (s.pem === undefined && s.file === undefined && !s.includePkiCa) ctx.addIssue({ code: "custom", message: "needs pem, file or includePkiCa: true" });
+        if (s.pem !== undefined && s.file !== undefined) ctx.addIssue({ code: "custom", path: ["file"], message: "conflicts with pem: give the bundle once" });
+        if (s.pem !== undefined && certificateBundleProblem(s.pem) === undefined) {
+            const why = caBundleProblem(s.pem);
+            if (why) ctx.addIssue({ code: "custom", path: ["pem"], message: why });
+        }
+    });
+
+/** A name a PKI role allows exactly: a DNS name or a user name (Postgres maps the CN to a role); no wildcard. */
+const pkiName = z
+    .string()
+    .max(253, "must be at most 253 characters")
+    .regex(/^[a-z0-9]([-a-z0-9_]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9_]*[a-z0-9])?)*$/, "must be a lower-case DNS name or user name (letters, digits, '-', '_', '.'; no wildcard, no glob)");
+
+/**
+ * A client certificate and its private key, issued by the stack's Vault PKI mount (vault.pki) under
+ * the app's own role, which allows exactly the names of the app's certificates. The certificate
+ * goes to the Secret key `env`, the private key (a Pulumi secret) to `privateKeyEnv`. Re-issued on
+ * the rotation schedule, and earlier when it would expire before the next period.
+ */
+const vaultPkiCertSource = z
+    .object({
+        kind: z.literal("vault-pki-cert"),
+        commonName: pkiName,
+        /** DNS subject alternative names, besides the common name. */
+        altNames: z.array(pkiName).max(32, "must be at most 32 names").default([]),
+        keyType: z.enum(["rsa", "ec"]),
+        /** RSA: 2048, 3072 or 4096. EC: 256 (P-256), 384 or 521. */
+        keyBits: z.number().int(),
+        /** Key in the target Secret for the private key (POSTGRES_SSL_KEY); omit to keep it in Vault's KV only. */
+        privateKeyEnv: secretKeyName.optional(),
+    })
+    .strict()
+    .superRefine((s, ctx) => {
+        const allowed = PKI_KEY_BITS[s.keyType] as readonly number[];
+        if (!allowed.includes(s.keyBits)) ctx.addIssue({ code: "custom", path: ["keyBits"], message: `must be one of ${allowed.join(", ")} for ${s.keyType} (at least RSA 2048 or EC P-256)` });
+        if (new Set([s.commonName, ...s.altNames]).size !== 1 + s.altNames.length) ctx.addIssue({ code: "custom", path: ["altNames"], message: "must not repeat a name (or the common name)" });
+    });
 
 export const secretSource = z.discriminatedUnion("kind", [
     randomBytesSource,
@@ -330,6 +390,8 @@ export const secretSource = z.discriminatedUnion("kind", [
     plainSource,
     jwtSource,
     databaseSource,
+    caBundleSource,
+    vaultPkiCertSource,
 ]);
 
 /**
@@ -541,6 +603,32 @@ const vault = z
                 path: vaultPath.default("database").refine((p) => !VAULT_RESERVED_MOUNTS.includes(p.split("/")[0]), `must not be one of Vault's own mounts (${VAULT_RESERVED_MOUNTS.join(", ")})`),
                 /** Create and own the mount (true), or use an existing one (false). */
                 manage: z.boolean().default(true),
+            })
+            .strict()
+            .prefault({}),
+        /**
+         * The PKI secrets engine that issues the apps' client certificates (vault-pki-cert sources).
+         * Used only when an app has one.
+         */
+        pki: z
+            .object({
+                /** PKI mount path. */
+                path: vaultPath.default("pki").refine((p) => !VAULT_RESERVED_MOUNTS.includes(p.split("/")[0]), `must not be one of Vault's own mounts (${VAULT_RESERVED_MOUNTS.join(", ")})`),
+                /**
+                 * Create and own the mount and generate its root CA inside Vault (true: the key never
+                 * leaves Vault), or use an existing mount whose default issuer the Vault admins keep (false).
+                 */
+                manage: z.boolean().default(true),
+                /** Managed mount: common name of the root CA generated in it. */
+                rootCommonName: text.max(64, "must be at most 64 characters").default("platform-secrets issuing CA"),
+                /** Managed mount: validity of that root CA, in days. */
+                rootTtlDays: z.number().int().min(365).max(7300).default(3650),
+                /**
+                 * Days a certificate outlives its rotation period: its TTL is the period plus this, so an
+                 * `up` a few days late still finds it valid. A certificate that would expire within this
+                 * many days of the next period is re-issued at once.
+                 */
+                graceDays: z.number().int().min(1).max(30).default(7),
             })
             .strict()
             .prefault({}),

@@ -5,6 +5,10 @@ import { GeneratedSecret } from "./generatedSecret";
 import { epochSeconds, signJwt } from "./jwt";
 import { rotationCounter, schedulePeriod } from "./rotation";
 import { advance, RotationState } from "./rotationState";
+import { CaBundleState, rollCaBundle, TlsState } from "./certificateRotation";
+import { readCaBundleFile } from "../config/tlsRules";
+import { bundleFingerprints } from "../config/certificates";
+import type { IssuedCertificate } from "../vault/pki";
 
 export interface AppCredentialsArgs {
     readonly app: AppSpec;
@@ -16,6 +20,12 @@ export interface AppCredentialsArgs {
     readonly previous: RotationState;
     /** vault.database.path, where the app's databases' static roles live. */
     readonly databaseMount?: string;
+    /** The app's client certificates issued by Vault's PKI engine (VaultPki), by catalog key. */
+    readonly certificates?: Readonly<Record<string, IssuedCertificate>>;
+    /** The last deployment's TLS state: what each CA bundle held. */
+    readonly previousTls?: TlsState;
+    /** Days a replaced CA stays in its bundle: one rotation period (rotation.maxAgeDays, 90 when scheduling is off). */
+    readonly caOverlapDays?: number;
 }
 
 /** What an auditor reads about one secret: everything but its value (runbooks 000, 003). */
@@ -50,6 +60,14 @@ export interface InventoryEntry {
     signingKey?: string;
     /** Derived keys: the token's expiry (the signing secret's next scheduled rotation), YYYY-MM-DD. */
     expires?: string;
+    /** Issued certificates: Vault's serial number (hex bytes joined by ':'). */
+    serialNumber?: pulumi.Output<string>;
+    /** Issued certificates: RFC 3339 expiry. */
+    notAfter?: pulumi.Output<string>;
+    /** Issued certificates: why this update issues (first issue, scheduled, expiry) or keeps it. */
+    reissue?: string;
+    /** CA bundles: SHA-256 fingerprints of the CAs the app receives (the previous one too, during a CA change). */
+    caFingerprints?: pulumi.Output<string[]>;
 }
 
 /**
@@ -77,6 +95,8 @@ export class AppCredentials extends pulumi.ComponentResource {
      * active user's credentials, never in Vault KV or in the program's state.
      */
     readonly syncComposed: string[];
+    /** What each CA bundle holds, per "<app>/<secret>" (the stack's tlsState.caBundles). */
+    readonly caBundleState: pulumi.Output<Record<string, CaBundleState>>;
 
     constructor(name: string, args: AppCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform-secrets:credentials:AppCredentials", name, {}, opts);
@@ -84,6 +104,7 @@ export class AppCredentials extends pulumi.ComponentResource {
         const values: Record<string, pulumi.Output<string>> = Object.create(null);
         const applied: pulumi.Output<[string, { applied: number; offset: number }]>[] = [];
         const signers: Record<string, { value: pulumi.Output<string>; lastRotated: pulumi.Output<string>; next?: string }> = Object.create(null);
+        const bundles: pulumi.Output<[string, CaBundleState]>[] = [];
         this.inventory = [];
         this.properties = [];
         this.databaseCounters = {};
@@ -142,6 +163,36 @@ export class AppCredentials extends pulumi.ComponentResource {
                 else entry.present = false;
             } else if (s.source.kind === "plain") {
                 values[s.properties[0].property] = pulumi.output(s.source.value);
+            } else if (s.source.kind === "vault-pki-cert") {
+                const cert = args.certificates?.[s.key];
+                if (!cert) throw new Error(`${s.id}: no certificate was issued for it`);
+                for (const p of s.properties) values[p.property] = p.slot === "private-key" ? cert.privateKey : cert.certificate;
+                entry.rotation = "single";
+                entry.rotationCounter = pulumi.output(cert.rotation);
+                entry.serialNumber = cert.serialNumber;
+                entry.notAfter = cert.notAfter;
+                entry.reissue = cert.reason;
+                entry.nextScheduledRotation = cert.nextScheduledRotation;
+            } else if (s.source.kind === "ca-bundle") {
+                const src = s.source;
+                const parts: pulumi.Output<string>[] = [];
+                if (src.pem !== undefined) parts.push(pulumi.output(src.pem));
+                if (src.file !== undefined) {
+                    const { pem, problem } = readCaBundleFile(src.file);
+                    if (pem === undefined) throw new Error(`${s.id}: ${problem}`); // rules.ts reported it before
+                    parts.push(pulumi.output(pem));
+                }
+                if (src.includePkiCa) {
+                    const first = Object.values(args.certificates ?? {})[0];
+                    if (!first) throw new Error(`${s.id}: includePkiCa without a certificate of the app`);
+                    parts.push(first.issuingCa);
+                }
+                const prev = args.previousTls?.caBundles[s.id];
+                const rolled = pulumi.all(parts).apply((pems) => rollCaBundle(pems.join("\n"), prev, now, args.caOverlapDays ?? 90));
+                // Public material: never marked secret on its own.
+                values[s.properties[0].property] = rolled.apply((r) => r.bundle);
+                bundles.push(rolled.apply((r): [string, CaBundleState] => [s.id, r.state]));
+                entry.caFingerprints = rolled.apply((r) => bundleFingerprints(r.bundle));
             }
             this.inventory.push(entry);
         }
@@ -186,6 +237,7 @@ export class AppCredentials extends pulumi.ComponentResource {
             this.sharedData[s.key] = pulumi.secret(pulumi.all(own));
         }
         this.rotationState = pulumi.all(applied).apply((entries) => Object.fromEntries(entries));
+        this.caBundleState = pulumi.all(bundles).apply((entries) => Object.fromEntries(entries));
         this.registerOutputs({ rotationState: this.rotationState });
     }
 }

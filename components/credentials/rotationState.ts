@@ -50,12 +50,22 @@ const inventoryCounters = z.array(z.object({ app: z.string(), secret: z.string()
  * `<organization>/<project>/<stack>` name to resolve.
  */
 export async function readPreviousRotationState(): Promise<RotationState> {
+    return (await readPreviousDeployment()).rotation;
+}
+
+/** The last deployment's rotation state and its raw TLS state output (certificateRotation.ts parses it). */
+export async function readPreviousDeployment(): Promise<{ rotation: RotationState; tls: unknown }> {
     const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const ref = new pulumi.StackReference("previous-deployment", { name: self });
     const output = async (name: string) => {
         const details = await ref.getOutputDetails(name);
         return details.value ?? details.secretValue;
     };
+    const [rotation, tls] = await Promise.all([readRotation(self, output), output("tlsState")]);
+    return { rotation, tls };
+}
+
+async function readRotation(self: string, output: (name: string) => Promise<unknown>): Promise<RotationState> {
     const [state, inventory, environment] = await Promise.all([output(ROTATION_STATE_OUTPUT), output("inventory"), output("environment")]);
     if (state !== undefined) {
         const parsed = rotationStateSchema.safeParse(state);

@@ -9,6 +9,7 @@
  */
 import { AppSpec, PlatformConfig, usesExternalSecret, usesVaultLogin } from "../config/model";
 import type { PolicyRule } from "./policyHcl";
+import { pkiRotatorRules } from "./pkiPolicies";
 
 export interface PipelinePolicyNames {
     rotator: string;
@@ -188,6 +189,7 @@ export function rotatorPolicyRules(config: PlatformConfig): PolicyRule[] {
             { path: "sys/audit", capabilities: ["read", "sudo"], why: "List audit devices: how the provider reads one back (Vault requires sudo)." },
         );
     }
+    rules.push(...pkiRotatorRules(config));
     rules.push(LOOKUP_SELF);
     return rules;
 }

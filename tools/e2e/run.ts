@@ -31,6 +31,8 @@ import { createKubernetesProvider } from "../../components/kubernetes/provider";
 import { FORCE_SYNC_ANNOTATION } from "../../components/kubernetes/specs";
 import { applyVaultDocuments, PlanResource, reveal } from "./vault";
 import { runDatabaseRotation } from "./databaseRotation";
+import { rollCaBundle } from "../../components/credentials/certificateRotation";
+import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import { Servers, startServers, toolchain } from "./servers";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
@@ -606,6 +608,75 @@ async function main_(): Promise<number> {
             for (const ns of ["nemo-server", "soma-memory"]) if ((await servers.kube.request("GET", `/api/v1/namespaces/${ns}`)).status !== 404) left.push(`namespace/${ns}`);
             assert(left.length === 0, `left behind: ${left.join(", ")}`);
             return `refused while protected; destroyed in ${timings.destroySeconds} s, nothing left`;
+        });
+        // ---- TLS material (runbook 001 §4): the PKI documents on OpenBao's real PKI engine.
+        await scenario("tls", "Vault PKI: OpenBao's pki mount takes the program's mount, root, role and issue; the real certificate verifies against the CA bundle the app receives; the rotator may issue for its role only", async () => {
+            const caPem = readFileSync(path.join(repoRoot, "test", "fixtures", "test-ca.crt"), "utf8");
+            const tlsText = e2eStackText(servers, [
+                [["platform-secrets:vault", "pki"], { path: "pki", manage: true, rootCommonName: "platform-secrets e2e issuing CA", rootTtlDays: 365, graceDays: 7 }],
+                [["platform-secrets:apps", "soma-memory", "secrets", "postgres_client_cert"], { env: "POSTGRES_SSL_CERT", source: { kind: "vault-pki-cert", commonName: "soma", altNames: ["soma-memory.soma-memory.svc"], keyType: "ec", keyBits: 256, privateKeyEnv: "POSTGRES_SSL_KEY" } }],
+                [["platform-secrets:apps", "soma-memory", "secrets", "postgres_ssl_root_cert"], { env: "POSTGRES_SSL_ROOT_CERT", source: { kind: "ca-bundle", pem: caPem, includePkiCa: true } }],
+            ]);
+            const tlsDir = projectDir(runDir, "project-tls", tlsText, STACK);
+            const tlsPlan = runPlan(path.join(tlsDir, `Pulumi.${STACK}.yaml`), STACK);
+            const rotatorName = "platform-secrets-rotator-e2e";
+            const isPki = (r: PlanResource) => r.type.startsWith("vault:pkiSecret/") || (r.type === "vault:index/mount:Mount" && r.inputs.type === "pki") || (r.type === "vault:index/policy:Policy" && r.inputs.name === rotatorName);
+            const types = [...new Set(tlsPlan.resources.filter(isPki).map((r) => r.type))].sort();
+            assert(types.length === 5, `PKI documents in the plan: ${types.join(", ")}`);
+            const issued: Parameters<typeof applyVaultDocuments>[3] = {};
+            await applyVaultDocuments(servers.vault, tlsPlan.resources, isPki, issued);
+            const got = issued!["vault-pki-soma-memory-postgres_client_cert"];
+            assert(got, `no certificate issued: ${Object.keys(issued!).join(", ")}`);
+            const cert = new X509Certificate(got.certificate);
+            assert(cert.subject === "CN=soma", `subject ${cert.subject}`);
+            assert(cert.subjectAltName === "DNS:soma, DNS:soma-memory.soma-memory.svc" || cert.subjectAltName === "DNS:soma-memory.soma-memory.svc, DNS:soma", `SANs ${cert.subjectAltName}`);
+            assert(cert.publicKey.asymmetricKeyDetails?.namedCurve === "prime256v1", `key ${JSON.stringify(cert.publicKey.asymmetricKeyDetails)}`);
+            assert(!cert.ca && JSON.stringify(cert.keyUsage) === JSON.stringify(["1.3.6.1.5.5.7.3.2"]), `client use only: ${JSON.stringify(cert.keyUsage)}`);
+            const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000;
+            assert(days <= 30 + 7 + 1 && days >= 30 + 7 - 1, `validity ${days} days, expected the 30-day period plus 7 grace days`);
+            assert(createPublicKey(createPrivateKey(got.private_key)).export({ format: "der", type: "spki" }).equals(cert.publicKey.export({ format: "der", type: "spki" })), "the private key is the certificate's");
+            // The bundle the app receives: the program's own composition (configured CA + the issuing CA), then OpenSSL judges the chain.
+            const bundle = rollCaBundle(`${caPem}\n${got.issuing_ca}`, undefined, new Date(), 30).bundle;
+            writeFileSync(path.join(tlsDir, "bundle.crt"), bundle);
+            writeFileSync(path.join(tlsDir, "client.crt"), got.certificate);
+            const verify = execFileSync("openssl", ["verify", "-purpose", "sslclient", "-CAfile", path.join(tlsDir, "bundle.crt"), path.join(tlsDir, "client.crt")], { encoding: "utf8" });
+            assert(/: OK$/m.test(verify), `openssl verify: ${verify}`);
+            // Without the PKI CA (the configured CA alone) the same certificate does not verify.
+            writeFileSync(path.join(tlsDir, "platform-only.crt"), caPem);
+            let refused = "";
+            try {
+                execFileSync("openssl", ["verify", "-CAfile", path.join(tlsDir, "platform-only.crt"), path.join(tlsDir, "client.crt")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+            } catch (e) {
+                refused = String((e as { stderr?: string }).stderr ?? e);
+            }
+            assert(refused !== "", "a bundle without the issuing CA verified the certificate");
+            // The role allows exactly its names: OpenBao refuses any other.
+            const role = tlsPlan.resources.find((r) => r.type === "vault:pkiSecret/secretBackendRole:SecretBackendRole")!.inputs.name;
+            for (const cn of ["admin", "x.soma-memory.soma-memory.svc", "localhost"]) {
+                const r = await servers.vault.request("POST", `pki/issue/${role}`, { common_name: cn });
+                assert(r.status === 400, `issuing ${cn} under ${role}: HTTP ${r.status}`);
+            }
+            // A token with the rotator policy alone: issue for its role, nothing else on the mount.
+            const tok = await servers.vault.request<any>("POST", "auth/token/create", { policies: [rotatorName], no_default_policy: true, ttl: "10m" });
+            assert(tok.status === 200, `token: HTTP ${tok.status}`);
+            const token = tok.body.auth.client_token as string;
+            const asRotator = async (method: string, p: string, body?: unknown) => (await servers.vault.request(method, p, body, token)).status;
+            const own = await asRotator("POST", `pki/issue/${role}`, { common_name: "soma" });
+            assert(own === 200, `rotator issuing under its role: HTTP ${own}`);
+            const denied: string[] = [];
+            for (const [m, p, b] of [
+                ["POST", "pki/sign-verbatim", { csr: "x" }],
+                ["POST", "pki/issue/another-role", { common_name: "soma" }],
+                ["POST", "pki/roles/another-role", { allow_any_name: true }],
+                ["POST", "pki/revoke", { serial_number: got.serial_number }],
+                ["DELETE", "pki/root", undefined],
+                ["DELETE", "sys/mounts/pki", undefined],
+            ] as const) {
+                const st = await asRotator(m, p, b);
+                if (st !== 403) denied.push(`${m} ${p}: HTTP ${st}`);
+            }
+            assert(denied.length === 0, `the rotator was not refused: ${denied.join("; ")}`);
+            return `issued serial ${got.serial_number} (CN=soma, EC P-256, ${days.toFixed(1)} days); openssl verify against the app's bundle: OK, without the PKI CA: refused; role refuses other names; rotator: issue on its role only (6 other calls 403)`;
         });
         blocked("j-vault", "destroy leaves nothing of the stack in Vault", "Vault's resources are not under the engine here (no vault plugin)");
         blocked("7", "stretch: ESO and Reloader built from Go modules propagate a rotation", "not built yet: the ESO controller and Reloader are not in the toolchain");

@@ -35,11 +35,14 @@ async function call(vault: VaultClient, method: string, path: string, body: unkn
 /** The order a provider run would follow: mounts and backends before what lives in them. */
 const ORDER = [
     "vault:index/mount:Mount",
+    "vault:pkiSecret/secretBackendRootCert:SecretBackendRootCert",
     "vault:kv/secretBackendV2:SecretBackendV2",
     "vault:index/authBackend:AuthBackend",
     "vault:kubernetes/authBackendConfig:AuthBackendConfig",
     "vault:index/policy:Policy",
     "vault:kubernetes/authBackendRole:AuthBackendRole",
+    "vault:pkiSecret/secretBackendRole:SecretBackendRole",
+    "vault:pkiSecret/secretBackendCert:SecretBackendCert",
     "vault:kv/secretV2:SecretV2",
     "vault:index/audit:Audit",
     // Alternating database users (docs/database-credentials.md): connection, rotate-root, static roles, rotate step.
@@ -52,8 +55,20 @@ const ORDER = [
 /** rotate-root endpoints run before the static roles (their dependsOn in the program). */
 const orderKey = (r: PlanResource) => (r.type === "vault:generic/endpoint:Endpoint" && /\/rotate-root\//.test(String(reveal(r.inputs).path)) ? `${r.type}#rotate-root` : r.type);
 
-/** Applies the plan's Vault resources; returns each KV secret's new version by `<mount>/<name>`. */
-export async function applyVaultDocuments(vault: VaultClient, resources: PlanResource[], only?: (r: PlanResource) => boolean): Promise<Record<string, number>> {
+/** A comma-joined list, as the provider sends list fields the PKI API takes as strings. */
+const csv = (v: unknown): string | undefined => (Array.isArray(v) && v.length > 0 ? v.join(",") : undefined);
+
+/**
+ * Applies the plan's Vault resources; returns each KV secret's new version by `<mount>/<name>`.
+ * `issued`, when given, receives what Vault's PKI engine answered for each certificate (by resource
+ * name): the real certificate, issuing CA, private key and serial.
+ */
+export async function applyVaultDocuments(
+    vault: VaultClient,
+    resources: PlanResource[],
+    only?: (r: PlanResource) => boolean,
+    issued?: Record<string, { certificate: string; issuing_ca: string; ca_chain?: string[]; private_key: string; private_key_type: string; serial_number: string; expiration: number }>,
+): Promise<Record<string, number>> {
     const vaultResources = resources.filter((r) => r.type.startsWith("vault:") && (only ? only(r) : true));
     const unknown = vaultResources.filter((r) => !ORDER.includes(orderKey(r)));
     if (unknown.length) throw new Error(`the e2e's Vault mapping does not know ${[...new Set(unknown.map((r) => r.type))].join(", ")}: add it to tools/e2e/vault.ts`);
@@ -63,8 +78,65 @@ export async function applyVaultDocuments(vault: VaultClient, resources: PlanRes
             const i = reveal(r.inputs);
             switch (r.type) {
                 case "vault:index/mount:Mount":
-                    await call(vault, "POST", `sys/mounts/${i.path}`, { type: i.type, description: i.description, options: i.options });
+                    await call(vault, "POST", `sys/mounts/${i.path}`, {
+                        type: i.type,
+                        description: i.description,
+                        options: i.options,
+                        config: i.maxLeaseTtlSeconds || i.defaultLeaseTtlSeconds ? { max_lease_ttl: i.maxLeaseTtlSeconds, default_lease_ttl: i.defaultLeaseTtlSeconds } : undefined,
+                    });
                     break;
+                // terraform-provider-vault v5 (resource_pki_secret_backend_root_cert.go): POST <backend>/root/generate/<type>.
+                case "vault:pkiSecret/secretBackendRootCert:SecretBackendRootCert":
+                    await call(vault, "POST", `${i.backend}/root/generate/${i.type}`, {
+                        common_name: i.commonName,
+                        ttl: i.ttl,
+                        key_type: i.keyType,
+                        key_bits: i.keyBits,
+                        format: i.format,
+                        issuer_name: i.issuerName,
+                        alt_names: csv(i.altNames),
+                    });
+                    break;
+                // resource_pki_secret_backend_role.go: POST <backend>/roles/<name>.
+                case "vault:pkiSecret/secretBackendRole:SecretBackendRole":
+                    await call(vault, "POST", `${i.backend}/roles/${i.name}`, {
+                        allowed_domains: i.allowedDomains,
+                        allow_bare_domains: i.allowBareDomains,
+                        allow_subdomains: i.allowSubdomains,
+                        allow_glob_domains: i.allowGlobDomains,
+                        allow_wildcard_certificates: i.allowWildcardCertificates,
+                        allow_any_name: i.allowAnyName,
+                        allow_ip_sans: i.allowIpSans,
+                        allow_localhost: i.allowLocalhost,
+                        allowed_uri_sans: i.allowedUriSans,
+                        allowed_other_sans: i.allowedOtherSans,
+                        enforce_hostnames: i.enforceHostnames,
+                        require_cn: i.requireCn,
+                        key_type: i.keyType,
+                        key_bits: i.keyBits,
+                        key_usage: i.keyUsages,
+                        client_flag: i.clientFlag,
+                        server_flag: i.serverFlag,
+                        code_signing_flag: i.codeSigningFlag,
+                        email_protection_flag: i.emailProtectionFlag,
+                        ttl: i.ttl,
+                        max_ttl: i.maxTtl,
+                        generate_lease: i.generateLease,
+                    });
+                    break;
+                // resource_pki_secret_backend_cert.go: POST <backend>/issue/<name>; the answer is the state.
+                case "vault:pkiSecret/secretBackendCert:SecretBackendCert": {
+                    const body = await call(vault, "POST", `${i.backend}/issue/${i.name}`, {
+                        common_name: i.commonName,
+                        alt_names: csv(i.altNames),
+                        ttl: i.ttl,
+                        format: i.format,
+                        private_key_format: i.privateKeyFormat,
+                        exclude_cn_from_sans: i.excludeCnFromSans,
+                    });
+                    if (issued) issued[r.name] = body.data;
+                    break;
+                }
                 case "vault:kv/secretBackendV2:SecretBackendV2":
                     await call(vault, "POST", `${i.mount}/config`, { max_versions: i.maxVersions, cas_required: i.casRequired, delete_version_after: i.deleteVersionAfter });
                     break;

@@ -9,13 +9,14 @@ import { awsInvokes, awsOutputs } from "./mocks/aws";
 import { MockContext, Outputs, shortHash, State } from "./mocks/common";
 import { helmReleaseOutputs, kubernetesOutputs } from "./mocks/kubernetes";
 import { randomOutputs } from "./mocks/random";
+import { pkiOutputs } from "./mocks/pki";
 import { vaultOutputs } from "./mocks/vault";
 import { reveal } from "./secret";
 
 export * from "./mocks/common";
 export { mockPassword, PASSWORD_CLASSES } from "./mocks/random";
 
-const outputs: Record<string, Outputs> = { ...randomOutputs, ...awsOutputs, ...vaultOutputs };
+const outputs: Record<string, Outputs> = { ...randomOutputs, ...awsOutputs, ...vaultOutputs, ...pkiOutputs };
 
 /** Invokes the program may make, and what they return; anything else is an error. */
 export function invokes(ctx: MockContext): Record<string, (inputs: State) => State> {
@@ -25,12 +26,12 @@ export function invokes(ctx: MockContext): Record<string, (inputs: State) => Sta
 export function createMocks(ctx: MockContext): pulumi.runtime.Mocks {
     const table = invokes(ctx);
     return {
-        newResource(args) {
+        async newResource(args) {
             const kept = ctx.untouched.get(`${args.type}::${args.name}`);
             if (kept) return { id: kept.id ?? `${args.name}-id`, state: kept.state };
             const inputs = reveal(args.inputs) as State;
             let computed: { id?: string; state?: State };
-            if (outputs[args.type]) computed = outputs[args.type](args, inputs, ctx);
+            if (outputs[args.type]) computed = await outputs[args.type](args, inputs, ctx);
             else if (args.type === "kubernetes:helm.sh/v3:Release") computed = helmReleaseOutputs(args, inputs);
             else if (args.type.startsWith("kubernetes:")) computed = kubernetesOutputs(args, inputs);
             else if (args.type.startsWith("pulumi:providers:")) computed = { id: shortHash(args.name, 32) };

@@ -96,7 +96,7 @@ interface PendingCounter {
 }
 
 /** The mock monitor's registerResource and registerResourceOutputs, wrapped. */
-function instrumentMonitor(records: Map<string, ResourceRecord>, counter: PendingCounter, stackOutputs: { value?: unknown }, duplicates: string[]) {
+function instrumentMonitor(records: Map<string, ResourceRecord>, counter: PendingCounter, stackOutputs: { value?: unknown }, duplicates: string[], ctx?: MockContext) {
     const monitor = (pulumi.runtime as unknown as { getMonitor(): any }).getMonitor();
     // URNs as the engine makes them: the parent's whole qualified type chain, and no
     // `pulumi:pulumi:Stack$` for children of the root stack (the mock monitor keeps only the
@@ -133,6 +133,9 @@ function instrumentMonitor(records: Map<string, ResourceRecord>, counter: Pendin
             replacementTrigger: trigger ? fromWire(trigger.toJavaScript()) : undefined,
         };
         const inputs = fromWire(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+        // The engine replaces a resource whose trigger changed; a mock that keeps state (the PKI
+        // issue) needs to see it, and the mock monitor does not pass options on.
+        ctx?.replacementTriggers?.set(`${type}::${name}`, options.replacementTrigger);
         const record: ResourceRecord = {
             urn,
             type,
@@ -189,8 +192,25 @@ async function settle(counter: PendingCounter): Promise<void> {
     if (counter.pending !== 0) throw new Error(`registrations did not settle: ${counter.pending} pending (an Output that never resolves?)`);
 }
 
-/** Runs the program once under mocks and returns every registration. */
+/**
+ * Runs the program once under mocks and returns every registration.
+ *
+ * The SDK captures a stack trace for every resource it registers (its source position). Under a
+ * TypeScript loader with source maps on (tsx), each is mapped back through the source maps, about a
+ * third of a run's CPU; nothing here reads those positions, so the run turns the mapping off and
+ * back on after. Errors keep their mapped traces: V8 formats a trace when it is first read.
+ */
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
+    const sourceMaps = process.sourceMapsEnabled;
+    if (sourceMaps) process.setSourceMapsEnabled(false);
+    try {
+        return await runProgramOnce(opts);
+    } finally {
+        if (sourceMaps) process.setSourceMapsEnabled(true);
+    }
+}
+
+async function runProgramOnce(opts: RunOptions): Promise<RunResult> {
     const stackFileConfig = opts.config ?? readStackConfig(opts.stack);
     // What the engine does before any program runs (mergeConfig): a declared key with no value and
     // no default stops the preview, a typed key of the wrong type too; declared defaults are set.
@@ -204,7 +224,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     for (const r of opts.target?.previous.resources ?? []) {
         if (r.custom && !opts.target!.urns.includes(r.urn)) untouched.set(`${r.type}::${r.name}`, { id: r.id, state: reveal(r.outputs) as Record<string, unknown> });
     }
-    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {}, untouched, preview: opts.preview };
+    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {}, untouched, preview: opts.preview, replacementTriggers: new Map() };
     // "organization" is what a self-managed backend calls every stack's organization.
     await pulumi.runtime.setMocks(createMocks(ctx), projectName, opts.stack, opts.preview ?? false, "organization");
 
@@ -212,12 +232,13 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const counter: PendingCounter = { pending: 0 };
     const stackOutputs: { value?: unknown } = {};
     const duplicates: string[] = [];
-    instrumentMonitor(records, counter, stackOutputs, duplicates);
+    instrumentMonitor(records, counter, stackOutputs, duplicates, ctx);
 
     // Explicit dependsOn, which the request mixes with implicit dependencies: record it from the
     // resource options as the program wrote them.
     const explicitDeps: { resource: pulumi.Resource; deps: pulumi.Resource[] }[] = [];
-    const program = (await import(opts.programModule ?? "../../components/main")) as {
+    // A literal import for the repository's own program, so a bundler (tools/fast.ts) can follow it.
+    const program = (opts.programModule ? await import(opts.programModule) : await import("../../components/main")) as {
         main(options?: { now?: Date }): Promise<Record<string, unknown>>;
     };
     let failure: unknown;

@@ -21,12 +21,14 @@ export interface MockContext {
      * "<type>::<name>" (the engine returns their old outputs whatever the program's inputs say).
      */
     untouched: Map<string, { id?: string; state: State }>;
+    /** Each resource's `replacementTrigger` option by "<type>::<name>", as registered in this run. */
+    replacementTriggers?: Map<string, unknown>;
 }
 
 export type State = Record<string, unknown>;
 
 /** Computes a resource's id and provider-computed outputs from its (revealed) inputs. */
-export type Outputs = (args: pulumi.runtime.MockResourceArgs, inputs: State, ctx: MockContext) => { id?: string; state?: State };
+export type Outputs = (args: pulumi.runtime.MockResourceArgs, inputs: State, ctx: MockContext) => { id?: string; state?: State } | Promise<{ id?: string; state?: State }>;
 
 /** Canonical JSON with sorted keys: the seed of every deterministic value. */
 export function stableJson(v: unknown): string {

@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+/**
+ * The fast path of the command-line tools: `node tools/fast.js <plan|rotate|bench> [args]`, what
+ * `npm run plan|rotate|bench` run. It runs the same TypeScript (tools/<name>.ts) compiled once:
+ *
+ * - esbuild bundles the tool with the program and the harness into one CommonJS file, the SDKs and
+ *   other packages left to node_modules, and keeps it in node_modules/.cache until one of the files
+ *   it was built from (or package-lock.json, or this file) changes: a manifest records each input's
+ *   hash, so a changed or new import rebuilds it;
+ * - V8's code cache (v8-compile-cache) keeps the parsed and compiled code of that bundle and of the
+ *   SDKs between runs, so a run does not parse and compile ~1,500 modules again;
+ * - no TypeScript loader (tsx) at run time;
+ * - `plan` and `rotate` keep each successful run's output (stdout, stderr) in node_modules/.cache,
+ *   keyed by the bundle's inputs, the arguments, today's UTC date (the plan's default clock), the
+ *   colour settings and the working directory, and recording every file the run read outside
+ *   node_modules (stack files, Pulumi.yaml, CA files, --stack-file, --previous-outputs) with its
+ *   hash: the same command over the same files prints the same bytes without running the program
+ *   again, and any change to one of those files runs it anew, like a build cache.
+ *
+ * Plain JavaScript on purpose: a .ts launcher would need the loader it avoids. The bundle lives two
+ * directories below the repository (node_modules/.cache/), as tools/harness/ and components/config/
+ * do, so their `path.resolve(__dirname, "..", "..")` is the repository in the bundle too.
+ * DISABLE_V8_COMPILE_CACHE=1 turns the code cache off; PLATFORM_SECRETS_NO_CACHE=1 the output
+ * cache; PLATFORM_SECRETS_NO_BUNDLE=1 runs the TypeScript through tsx (none of the three).
+ */
+"use strict";
+const { createHash } = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..");
+const cacheDir = path.join(root, "node_modules", ".cache");
+const TOOLS = ["plan", "rotate", "bench"];
+/** Tools whose output is a function of their inputs (bench measures time, so it is never kept). */
+const CACHED = ["plan", "rotate"];
+
+function sha(file) {
+    try {
+        return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+    } catch {
+        return "missing";
+    }
+}
+
+/** What a bundle depends on besides its own inputs: the lock file (package versions) and this launcher. */
+function baseKey() {
+    return `${sha(path.join(root, "package-lock.json"))}:${sha(__filename)}:${process.version}`;
+}
+
+/** The bundle of tools/<name>.ts, rebuilt when any input changed; returns its path. */
+function bundleOf(name) {
+    const out = path.join(cacheDir, `platform-secrets-${name}.js`);
+    const manifestFile = `${out}.manifest.json`;
+    const base = baseKey();
+    try {
+        const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+        if (manifest.base === base && fs.existsSync(out) && Object.entries(manifest.inputs).every(([f, h]) => sha(path.join(root, f)) === h)) return out;
+    } catch {
+        // no manifest yet, or a broken one: build
+    }
+    if (path.resolve(path.dirname(out), "..", "..") !== root) throw new Error(`${out} must sit two directories below ${root}`);
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const esbuild = require("esbuild");
+    // Unique temporary names, then renames: concurrent first runs each write a whole file.
+    const tmp = `${out}.${process.pid}.tmp`;
+    const result = esbuild.buildSync({
+        entryPoints: [path.join(root, "tools", `${name}.ts`)],
+        bundle: true,
+        platform: "node",
+        target: "node20",
+        format: "cjs",
+        packages: "external",
+        outfile: tmp,
+        metafile: true,
+        logLevel: "warning",
+    });
+    const inputs = {};
+    for (const f of Object.keys(result.metafile.inputs)) inputs[f] = sha(path.join(root, f));
+    fs.renameSync(tmp, out);
+    fs.writeFileSync(`${manifestFile}.${process.pid}.tmp`, JSON.stringify({ base, inputs }));
+    fs.renameSync(`${manifestFile}.${process.pid}.tmp`, manifestFile);
+    return out;
+}
+
+/** The output cache's key of one run: everything besides files read that its output depends on. */
+function runKey(name, bundle, args) {
+    const manifest = fs.readFileSync(`${bundle}.manifest.json`, "utf8");
+    const env = ["NO_COLOR", "FORCE_COLOR"].map((k) => `${k}=${process.env[k] ?? ""}`).join(";");
+    const parts = [name, manifest, JSON.stringify(args), new Date().toISOString().slice(0, 10), env, String(process.stdout.isTTY === true), process.cwd()];
+    return createHash("sha256").update(parts.join("\0")).digest("hex");
+}
+
+const inRepoData = (file) => !path.resolve(file).split(path.sep).includes("node_modules");
+
+/** Replays a kept run if every file it read is unchanged; returns whether it did. */
+function replay(entryFile) {
+    let entry;
+    try {
+        entry = JSON.parse(fs.readFileSync(entryFile, "utf8"));
+    } catch {
+        return false;
+    }
+    for (const [file, hash] of Object.entries(entry.files)) if (sha(file) !== hash) return false;
+    process.stderr.write(entry.stderr, () => process.stdout.write(entry.stdout, () => process.exit(0)));
+    return true;
+}
+
+/** Records what the run reads and writes, and keeps it once it exits 0. */
+function record(entryFile) {
+    const files = new Set();
+    const readFileSync = fs.readFileSync;
+    fs.readFileSync = function (file, ...rest) {
+        if (typeof file === "string" && inRepoData(file)) files.add(path.resolve(file));
+        return readFileSync.call(this, file, ...rest);
+    };
+    const existsSync = fs.existsSync;
+    fs.existsSync = function (file) {
+        if (typeof file === "string" && inRepoData(file)) files.add(path.resolve(file));
+        return existsSync.call(this, file);
+    };
+    const out = { stdout: [], stderr: [] };
+    for (const stream of ["stdout", "stderr"]) {
+        const write = process[stream].write.bind(process[stream]);
+        process[stream].write = (chunk, ...rest) => {
+            out[stream].push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+            return write(chunk, ...rest);
+        };
+    }
+    process.on("exit", (code) => {
+        if (code !== 0) return;
+        const entry = { files: Object.fromEntries([...files].map((f) => [f, sha(f)])), stdout: out.stdout.join(""), stderr: out.stderr.join("") };
+        try {
+            readFileSync.call(fs, entryFile); // an entry another run kept meanwhile is as good
+        } catch {
+            const tmp = `${entryFile}.${process.pid}.tmp`;
+            fs.writeFileSync(tmp, JSON.stringify(entry));
+            fs.renameSync(tmp, entryFile);
+        }
+    });
+}
+
+function main() {
+    const [name, ...args] = process.argv.slice(2);
+    if (!TOOLS.includes(name)) {
+        process.stderr.write(`usage: node tools/fast.js <${TOOLS.join("|")}> [args]\n`);
+        process.exit(2);
+    }
+    if (process.env.PLATFORM_SECRETS_NO_BUNDLE === "1") {
+        const { spawnSync } = require("node:child_process");
+        const r = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "tools", `${name}.ts`), ...args], { stdio: "inherit" });
+        process.exit(r.status ?? 1);
+    }
+    const bundle = bundleOf(name);
+    if (CACHED.includes(name) && process.env.PLATFORM_SECRETS_NO_CACHE !== "1") {
+        const dir = path.join(cacheDir, "platform-secrets-runs");
+        fs.mkdirSync(dir, { recursive: true });
+        const entryFile = path.join(dir, `${runKey(name, bundle, args)}.json`);
+        if (replay(entryFile)) return;
+        record(entryFile);
+    }
+    process.env.V8_COMPILE_CACHE_CACHE_DIR ??= path.join(cacheDir, "v8-compile-cache");
+    require("v8-compile-cache");
+    process.argv = [process.argv[0], bundle, ...args];
+    require(bundle);
+}
+
+if (require.main === module) main();
+module.exports = { bundleOf };
