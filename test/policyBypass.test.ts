@@ -195,7 +195,8 @@ describe("class 7: a prod stack that turns a promise off (the real program, prod
         const inventory = reveal(run.outputs.inventory) as { app: string; secret: string; source: string; maxAgeDays: number }[];
         const unscheduled = inventory.filter((e) => (["random-bytes", "password"].includes(e.source) || (e as { rotation?: string }).rotation === "alternating-users") && e.maxAgeDays === 0).map((e) => `${e.app}/${e.secret}`).sort();
         // No database credential among them (alternating users), each with its reason in the inventory.
-        assert.deepEqual(unscheduled, ["nemo-server/rag_db_key", "nemo-server/users_db_key"]);
+        // The two data keys, and Kafka's SCRAM password (the brokers keep their own copy, issue 15).
+        assert.deepEqual(unscheduled, ["nemo-server/rag_db_key", "nemo-server/users_db_key", "soma-memory/kafka_sasl_password"]);
         for (const id of unscheduled) assert.ok((inventory.find((e) => `${e.app}/${e.secret}` === id) as { exemptReason?: string }).exemptReason);
         const recorded = [...((prodConfig["prod-rotation-unscheduled"] as { coordinatedRotation: string[] }).coordinatedRotation)].sort();
         assert.deepEqual(recorded, unscheduled);

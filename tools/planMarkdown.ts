@@ -12,9 +12,11 @@ export const COMMENT_LIMIT = 60_000;
 
 interface Flow {
     app: string;
-    /** `<mount>/<path>` of the Vault KV secret the app's ExternalSecret reads. */
-    vaultPaths: string[];
-    store: string;
+    /**
+     * What the app's ExternalSecret reads, each through its store: `<mount>/<path>` of a Vault KV
+     * secret (the app's store), or of a database user's current credentials (the database store).
+     */
+    reads: { path: string; store: string }[];
     /** `<namespace>/<name>` of the Kubernetes Secret the ExternalSecret writes. */
     secret: string;
 }
@@ -36,13 +38,19 @@ export function secretFlows(plan: Plan): Flow[] {
     const flows: Flow[] = [];
     for (const r of plan.resources.filter((x) => x.type === "kubernetes:external-secrets.io/v1:ExternalSecret")) {
         const i = r.inputs as Obj;
-        const store = String(i.spec?.secretStoreRef?.name);
-        const mount = stores.get(store) ?? "";
-        const keys = [...new Set<string>([...(i.spec?.data ?? []).map((d: Obj) => d.remoteRef?.key), ...(i.spec?.dataFrom ?? []).map((d: Obj) => d.extract?.key)].filter((k) => typeof k === "string"))];
+        const main = String(i.spec?.secretStoreRef?.name);
+        const reads = new Map<string, { path: string; store: string }>();
+        const entries: Obj[] = [...(i.spec?.data ?? []).map((d: Obj) => ({ key: d.remoteRef?.key, store: d.sourceRef?.storeRef?.name })), ...(i.spec?.dataFrom ?? []).map((d: Obj) => ({ key: d.extract?.key, store: d.sourceRef?.storeRef?.name }))];
+        for (const e of entries.filter((x) => typeof x.key === "string")) {
+            const store = String(e.store ?? main);
+            const mount = stores.get(store) ?? "";
+            // A read through another store than the app's KV one is a database user's (docs/database-credentials.md).
+            const path = kvPaths.has(`${mount}/${e.key}`) ? `${mount}/${e.key}` : store !== main ? `${mount}/${e.key} (database engine)` : `${mount}/${e.key} (not written by this plan)`;
+            reads.set(`${path}\u0000${store}`, { path, store });
+        }
         flows.push({
             app: String(i.metadata?.labels?.["platform-secrets/app"] ?? r.name),
-            vaultPaths: keys.map((k) => (kvPaths.has(`${mount}/${k}`) ? `${mount}/${k}` : `${mount}/${k} (not written by this plan)`)),
-            store,
+            reads: [...reads.values()],
             secret: `${i.metadata?.namespace}/${i.spec?.target?.name ?? i.metadata?.name}`,
         });
     }
@@ -65,14 +73,14 @@ export function mermaid(plan: Plan): string {
     const edges = new Set<string>();
     for (const f of secretFlows(plan)) {
         const app = node("app", f.app, ["([", "])"]);
-        const store = node("store", f.store, ["{{", "}}"]);
         const secret = node("Secret", f.secret, ["[", "]"]);
-        for (const p of f.vaultPaths) {
-            const path = node("Vault", p, ["[(", ")]"]);
+        for (const r of f.reads) {
+            const path = node("Vault", r.path, ["[(", ")]"]);
+            const store = node("store", r.store, ["{{", "}}"]);
             edges.add(`    ${app} --> ${path}`);
             edges.add(`    ${path} --> ${store}`);
+            edges.add(`    ${store} --> ${secret}`);
         }
-        edges.add(`    ${store} --> ${secret}`);
     }
     return ["```mermaid", ...lines, ...edges, "```"].join("\n");
 }

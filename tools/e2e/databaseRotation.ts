@@ -153,7 +153,8 @@ export async function runDatabaseRotation(bao: string, log: (m: string) => void)
             previousOutputs = path.join(runDir, `outputs-${step}.json`);
             writeFileSync(previousOutputs, JSON.stringify(reveal(p.outputs)));
 
-            for (const [app, a] of Object.entries(appConfig)) {
+            // Apps with databases only: the others (a vault-delivery app, a grant consumer) have nothing of them to check.
+            for (const [app, a] of Object.entries(appConfig).filter(([, x]) => Object.keys(x.databases ?? {}).length > 0)) {
                 const es = p.resources.find((r) => r.type === "kubernetes:external-secrets.io/v1:ExternalSecret" && reveal(r.inputs).metadata?.namespace === a.namespace);
                 if (!es) throw new Error(`${app}: no ExternalSecret in the plan`);
                 const spec = reveal(es.inputs).spec;
