@@ -242,11 +242,13 @@ export async function runDatabaseRotation(bao: string, log: (m: string) => void)
 
         // The app's read policy: its own static-creds, nothing else of the mount.
         const managerProbe: Record<string, string> = {};
-        for (const app of Object.keys(appConfig)) {
+        // Apps with databases (the e2e stack's others, the gateway and web front end, have none).
+        const databaseApps = Object.keys(appConfig).filter((a) => Object.keys(appConfig[a].databases ?? {}).length > 0);
+        for (const app of databaseApps) {
             const policy = `${app}-secrets-read-e2e`;
             const t = await vault.request("POST", "auth/token/create", { policies: [policy], no_default_policy: true, ttl: "5m" });
             const token = t.body.auth.client_token;
-            const other = Object.keys(appConfig).find((x) => x !== app)!;
+            const other = databaseApps.find((x) => x !== app)!;
             const probes: [string, string, boolean][] = [
                 ["GET", `database/static-creds/${app}-postgres-e2e-a`, true],
                 ["GET", `database/static-creds/${app}-redis-e2e-b`, true],
