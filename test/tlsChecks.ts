@@ -188,6 +188,8 @@ export function describeTls(opts: { stack: string; managedMount: boolean }, extr
                 assert.deepEqual(granted(rotator, path), [], `rotator on ${path}`);
             }
             assert.ok(!granted(rotator, `sys/mounts/${pki}`).includes("delete"), "never disables the PKI mount");
+            // The provider's certificate refresh reads the mount (mountutil.GetMount); an existing mount is only read.
+            assert.deepEqual(granted(rotator, `sys/mounts/${pki}`), opts.managedMount ? ["create", "read", "update"] : ["read"]);
             assert.deepEqual(granted(rotator, `${pki}/root/generate/internal`), opts.managedMount ? ["update"] : []);
             for (const app of config.apps) {
                 const read = await parsePolicy(app.readPolicyName, policies.get(app.readPolicyName)!);

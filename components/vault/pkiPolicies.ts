@@ -10,6 +10,8 @@
  * - Per app: its role (`<pki>/roles/<role>`, written and read back, deleted when the app leaves) and
  *   its issue endpoint (`<pki>/issue/<role>`, update: vault_pki_secret_backend_cert's create).
  *   No `<pki>/revoke`: replaced certificates expire by themselves (revoke: false).
+ * - An existing mount: only `read` on `sys/mounts/<pki>`, which the provider's certificate refresh
+ *   calls. The root's refresh reads `<pki>/issuer/<id>/pem`, which Vault serves without a token.
  */
 import type { PlatformConfig } from "../config/model";
 import type { PolicyRule } from "./policyHcl";
@@ -25,6 +27,10 @@ export function pkiRotatorRules(config: PlatformConfig): PolicyRule[] {
             { path: `sys/mounts/${pki.path}/tune`, capabilities: ["read", "update"], why: "Tune the PKI mount (max_lease_ttl: the CA's validity)." },
             { path: `${pki.path}/root/generate/internal`, capabilities: ["update"], why: "Generate the root CA inside Vault (its key never leaves it); deleting it takes an admin token." },
         );
+    } else {
+        // terraform-provider-vault's read of vault_pki_secret_backend_cert (a refresh) looks the mount
+        // up first (mountutil.GetMount: GET sys/mounts/<path>); the admins' mount is only read.
+        rules.push({ path: `sys/mounts/${pki.path}`, capabilities: ["read"], why: "Read the admins' PKI mount, as the provider does when it refreshes a certificate; never change or disable it." });
     }
     for (const app of apps) {
         const p = app.pki!;
