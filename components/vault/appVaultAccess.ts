@@ -123,46 +123,32 @@ export class AppVaultAccess extends pulumi.ComponentResource {
         );
         this.readPolicyName = policy.name;
 
-        const role = !usesExternalSecret(app) ? undefined : new vault.kubernetes.AuthBackendRole(
-            `${name}-reader-role`,
-            {
-                backend: args.authBackend,
-                roleName: app.vaultRoleName,
-                boundServiceAccountNames: [app.readerServiceAccount],
-                boundServiceAccountNamespaces: [app.namespace],
-                audience: args.role.audience,
-                tokenTtl: args.role.tokenTtlSeconds,
-                tokenMaxTtl: args.role.tokenMaxTtlSeconds,
-                // Only the app's policy: without Vault's default policy (which opens cubbyhole, the
-                // wrapping and tools endpoints); the token endpoints ESO uses are in the app policy.
-                tokenPolicies: [policy.name],
-                tokenNoDefaultPolicy: true,
-                // Service tokens: ESO reuses a token while lookup-self says it is valid (it treats
-                // batch tokens as expired and logs in again on every reconcile).
-                tokenType: "service",
-            },
-            { parent: this, provider },
-        );
-        this.roleName = role?.roleName;
-
-        // `vault` delivery: the app's own workload ServiceAccounts log in with this role, to the same
-        // read policy; short-lived service tokens, no default policy.
-        const workloadRole = !usesVaultLogin(app) ? undefined : new vault.kubernetes.AuthBackendRole(
-            `${name}-workload-role`,
-            {
-                backend: args.authBackend,
-                roleName: app.workloadRoleName,
-                boundServiceAccountNames: app.workloadServiceAccounts,
-                boundServiceAccountNamespaces: [app.namespace],
-                audience: args.role.audience,
-                tokenTtl: args.role.tokenTtlSeconds,
-                tokenMaxTtl: args.role.tokenMaxTtlSeconds,
-                tokenPolicies: [policy.name],
-                tokenNoDefaultPolicy: true,
-                tokenType: "service",
-            },
-            { parent: this, provider },
-        );
+        // One Kubernetes auth role per kind of login, bound to exactly its ServiceAccounts in the app's
+        // namespace, with only the app's policy: without Vault's default policy (which opens cubbyhole,
+        // the wrapping and tools endpoints; the token endpoints a client uses are in the app policy),
+        // and service tokens (ESO reuses a token while lookup-self says it is valid; it treats batch
+        // tokens as expired and logs in again on every reconcile).
+        const authRole = (role: string, roleName: string, serviceAccounts: string[]) =>
+            new vault.kubernetes.AuthBackendRole(
+                `${name}-${role}`,
+                {
+                    backend: args.authBackend,
+                    roleName,
+                    boundServiceAccountNames: serviceAccounts,
+                    boundServiceAccountNamespaces: [app.namespace],
+                    audience: args.role.audience,
+                    tokenTtl: args.role.tokenTtlSeconds,
+                    tokenMaxTtl: args.role.tokenMaxTtlSeconds,
+                    tokenPolicies: [policy.name],
+                    tokenNoDefaultPolicy: true,
+                    tokenType: "service",
+                },
+                { parent: this, provider },
+            );
+        // The store's login (externalSecret and both delivery): ESO's reader only.
+        this.roleName = usesExternalSecret(app) ? authRole("reader-role", app.vaultRoleName, [app.readerServiceAccount]).roleName : undefined;
+        // `vault` delivery: the app's own workload ServiceAccounts log in themselves, to the same policy.
+        const workloadRole = usesVaultLogin(app) ? authRole("workload-role", app.workloadRoleName, app.workloadServiceAccounts) : undefined;
         this.workloadRoleName = workloadRole?.roleName;
 
         this.registerOutputs({ dataPath: this.dataPath, dataVersion: this.dataVersion, readPolicyName: this.readPolicyName, roleName: this.roleName, workloadRoleName: this.workloadRoleName });

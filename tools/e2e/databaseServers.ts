@@ -8,10 +8,9 @@
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import * as http from "node:http";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
-import { freePort } from "./servers";
+import { freePort, vaultRequester } from "./servers";
 
 function which(name: string, extra: string[] = []): string {
     for (const dir of [...(process.env.PATH ?? "").split(":"), ...extra]) {
@@ -175,27 +174,7 @@ export async function startOpenBao(bao: string, dir: string): Promise<OpenBao> {
     mkdirSync(dir, { recursive: true });
     const proc = spawn(bao, ["server", "-dev", `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`], { stdio: "ignore", env: { ...process.env, HOME: dir } });
     const address = `http://127.0.0.1:${port}`;
-    const request: OpenBao["request"] = (method, pathName, body, token = rootToken) =>
-        new Promise((resolve, reject) => {
-            const data = body === undefined ? undefined : JSON.stringify(body);
-            const req = http.request(`${address}/v1/${pathName.replace(/^\//, "")}`, { method, headers: { "X-Vault-Token": token, ...(data ? { "Content-Type": "application/json" } : {}) } }, (res) => {
-                const chunks: Buffer[] = [];
-                res.on("data", (c) => chunks.push(c));
-                res.on("end", () => {
-                    const text = Buffer.concat(chunks).toString("utf8");
-                    let parsed: unknown = {};
-                    try {
-                        parsed = text ? JSON.parse(text) : {};
-                    } catch {
-                        parsed = { raw: text };
-                    }
-                    resolve({ status: res.statusCode ?? 0, body: parsed as never });
-                });
-            });
-            req.on("error", reject);
-            if (data) req.write(data);
-            req.end();
-        });
+    const request: OpenBao["request"] = vaultRequester(address, rootToken);
     await waitFor("openbao", async () => {
         try {
             return (await request("GET", "sys/health")).status === 200;

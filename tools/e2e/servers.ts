@@ -7,6 +7,7 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -133,37 +134,41 @@ export interface VaultClient {
     request<T = any>(method: string, pathName: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
 }
 
+/**
+ * Vault's HTTP API as the e2e calls it: JSON in and out, the root token unless another is given,
+ * over HTTPS with the dev server's CA (`agent`) or plain HTTP (the database scenario's own server).
+ */
+export function vaultRequester(address: string, rootToken: string, agent?: https.Agent): VaultClient["request"] {
+    const client = address.startsWith("https:") ? https : http;
+    return (method, pathName, body, token = rootToken) =>
+        new Promise((resolve, reject) => {
+            const data = body === undefined ? undefined : JSON.stringify(body);
+            const req = client.request(
+                `${address}/v1/${pathName.replace(/^\//, "")}`,
+                { method, agent, headers: { "X-Vault-Token": token, ...(data ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) } : {}) } },
+                (res) => {
+                    const chunks: Buffer[] = [];
+                    res.on("data", (c) => chunks.push(c));
+                    res.on("end", () => {
+                        const text = Buffer.concat(chunks).toString("utf8");
+                        let parsed: unknown = {};
+                        try {
+                            parsed = text ? JSON.parse(text) : {};
+                        } catch {
+                            parsed = { raw: text };
+                        }
+                        resolve({ status: res.statusCode ?? 0, body: parsed as never });
+                    });
+                },
+            );
+            req.on("error", reject);
+            if (data) req.write(data);
+            req.end();
+        });
+}
+
 function vaultClient(address: string, caPem: string, rootToken: string): VaultClient {
-    const agent = new https.Agent({ ca: caPem, keepAlive: false });
-    return {
-        address,
-        caPem,
-        request: (method, pathName, body, token = rootToken) =>
-            new Promise((resolve, reject) => {
-                const data = body === undefined ? undefined : JSON.stringify(body);
-                const req = https.request(
-                    `${address}/v1/${pathName.replace(/^\//, "")}`,
-                    { method, agent, headers: { "X-Vault-Token": token, ...(data ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) } : {}) } },
-                    (res) => {
-                        const chunks: Buffer[] = [];
-                        res.on("data", (c) => chunks.push(c));
-                        res.on("end", () => {
-                            const text = Buffer.concat(chunks).toString("utf8");
-                            let parsed: unknown = {};
-                            try {
-                                parsed = text ? JSON.parse(text) : {};
-                            } catch {
-                                parsed = { raw: text };
-                            }
-                            resolve({ status: res.statusCode ?? 0, body: parsed as never });
-                        });
-                    },
-                );
-                req.on("error", reject);
-                if (data) req.write(data);
-                req.end();
-            }),
-    };
+    return { address, caPem, request: vaultRequester(address, rootToken, new https.Agent({ ca: caPem, keepAlive: false })) };
 }
 
 export interface Servers {
