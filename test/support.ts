@@ -1,6 +1,6 @@
 /**
- * Shared test helpers. Each test file runs in its own process (node --test), so a stack's program
- * runs once per file and no runtime state leaks between stacks.
+ * Shared test helpers. tools/test.js runs the test files of one stack in one process, each file a
+ * suite that starts from empty emulated servers; a stack's plain run is made once per process.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,6 +8,9 @@ import { runProgram, ResourceRecord, RunOptions, RunResult } from "../tools/harn
 import { validateConfig } from "../components/config/load";
 import type { PlatformConfig } from "../components/config/model";
 import { projectName, readStackConfig, toRuntimeConfig } from "../tools/harness/stackConfig";
+
+import { SecretValue } from "../tools/harness/secret";
+import { emulatedServersEmpty, EmulatedServersSnapshot, restoreEmulatedServers, snapshotEmulatedServers } from "../tools/harness/mocks/common";
 
 export { SecretValue, reveal, plaintextStrings } from "../tools/harness/secret";
 export type { ResourceRecord, RunResult };
@@ -35,14 +38,51 @@ export const SUPPLIED = {
     "soma-memory": { postgres_manager_bootstrap: "test-bootstrap-soma-pg", redis_manager_bootstrap: "test-bootstrap-soma-redis" },
 };
 
+/**
+ * The plain run of each stack (its stack file, nothing overridden), shared by the test files of one
+ * process (tools/test.js groups a stack's files together): the result, and what the emulated servers
+ * held after it. Only a run on empty servers is shared, so a file gets exactly what its own first
+ * run would have given it, servers included, and its later runs go on from there.
+ */
+const sharedRuns = new Map<string, { result: RunResult; servers: EmulatedServersSnapshot }>();
+
 /** Runs a stack with its real Pulumi.<stack>.yaml, operator secrets supplied, at TEST_NOW. */
-export function runStack(stack: string, overrides: Partial<RunOptions> = {}): Promise<RunResult> {
-    return runProgram({ stack, now: TEST_NOW, secretConfig: { suppliedSecrets: SUPPLIED }, ...overrides });
+export async function runStack(stack: string, overrides: Partial<RunOptions> = {}): Promise<RunResult> {
+    const options: RunOptions = { stack, now: TEST_NOW, secretConfig: { suppliedSecrets: SUPPLIED }, ...overrides };
+    if (Object.keys(overrides).length > 0 || !emulatedServersEmpty()) return runProgram(options);
+    const shared = sharedRuns.get(stack);
+    if (shared) {
+        restoreEmulatedServers(shared.servers);
+        return copyResult(shared.result);
+    }
+    const result = await runProgram(options);
+    sharedRuns.set(stack, { result: copyResult(result), servers: snapshotEmulatedServers() });
+    return result;
+}
+
+/** A deep copy of a run's records (a test may edit what it is given), SecretValue boxes kept. */
+function copyResult(result: RunResult): RunResult {
+    const copy = (v: unknown): unknown => {
+        if (v instanceof SecretValue) return new SecretValue(copy(v.value));
+        if (Array.isArray(v)) return v.map(copy);
+        if (v && typeof v === "object") {
+            const out: Record<string, unknown> = {};
+            for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: copy(x), enumerable: true, writable: true, configurable: true });
+            return out;
+        }
+        return v;
+    };
+    return copy(result) as RunResult;
 }
 
 /** A deep copy of a stack file's config, to edit in a test. */
 export function stackConfig(stack: string): Record<string, any> {
     return structuredClone(readStackConfig(stack)) as Record<string, any>;
+}
+
+/** The EKS clusters a run looked up (aws:eks/getCluster), in call order. */
+export function eksClusterLookups(result: RunResult): string[] {
+    return result.invokes.filter((i) => i.token === "aws:eks/getCluster:getCluster").map((i) => String(i.args.name));
 }
 
 export function byType(result: RunResult, type: string): ResourceRecord[] {

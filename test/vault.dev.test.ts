@@ -4,10 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { byType, RunResult, runStack, stackConfig } from "./support";
+import { byType, eksClusterLookups, RunResult, runStack, stackConfig } from "./support";
 import { renderPolicy } from "../components/vault/policyHcl";
 import { eksCaPem } from "../components/vault/kubernetesAuthBackend";
-import { eksClusterLookups } from "../tools/harness/mocks/aws";
 import { describeVault, parsePolicy, granted, resolvedConfig, sharedSecrets, T } from "./vaultChecks";
 
 describeVault({ stack: "dev", audit: false, protect: false, maxVersions: 5, authPath: "kubernetes-dev" });
@@ -19,9 +18,8 @@ describe("Vault (dev) with an existing KV mount and auth backend", () => {
         const config = stackConfig("dev");
         config["platform-secrets:vault"].kv.manage = false;
         config["platform-secrets:vault"].kubernetesAuth.manage = false;
-        eksClusterLookups.length = 0;
         result = await runStack("dev", { config });
-        lookups = [...eksClusterLookups];
+        lookups = eksClusterLookups(result);
     });
 
     it("creates neither the mount, its settings, the backend nor its config, and looks no EKS cluster up", () => {

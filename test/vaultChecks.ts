@@ -9,10 +9,10 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import { AppSpec, PlatformConfig, usesExternalSecret, usesVaultLogin } from "../components/config/model";
-import { eksClusterLookups, mockEksCluster } from "../tools/harness/mocks/aws";
+import { mockEksCluster } from "../tools/harness/mocks/aws";
 import { kvSecretV2WriteRequests } from "../tools/harness/mocks/vault";
 import { projectName } from "../tools/harness/stackConfig";
-import { byType, one, plaintextStrings, programResources, resolvedConfig, reveal, ResourceRecord, RunResult, runStack, SecretValue, stackConfig, SUPPLIED, TEST_CA_PEM } from "./support";
+import { byType, eksClusterLookups, one, plaintextStrings, programResources, resolvedConfig, reveal, ResourceRecord, RunResult, runStack, SecretValue, stackConfig, SUPPLIED, TEST_CA_PEM } from "./support";
 
 export { resolvedConfig };
 
@@ -117,9 +117,8 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
         };
 
         before(async () => {
-            eksClusterLookups.length = 0;
             result = await runStack(stack);
-            lookups = [...eksClusterLookups];
+            lookups = eksClusterLookups(result);
             config = resolvedConfig(stack);
             for (const r of byType(result, T.policy)) {
                 const name = String(r.inputs.name);
@@ -473,9 +472,8 @@ export function describeVault(exp: VaultExpectations, more?: (run: () => RunResu
             const run = async (auth: Record<string, string>) => {
                 const file = stackConfig(stack);
                 file[`${projectName}:vault`].kubernetesAuth = { ...file[`${projectName}:vault`].kubernetesAuth, ...auth };
-                eksClusterLookups.length = 0;
                 const r = await runStack(stack, { config: file });
-                return { config: byType(r, T.authConfig), lookups: [...eksClusterLookups] };
+                return { config: byType(r, T.authConfig), lookups: eksClusterLookups(r) };
             };
 
             it("uses the configured CA, still reading the host from the cluster", async () => {

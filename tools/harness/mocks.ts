@@ -53,7 +53,9 @@ export function createMocks(ctx: MockContext): pulumi.runtime.Mocks {
                 // The SDK reports a failed invoke by the gRPC error's `details`, not its message.
                 throw Object.assign(new Error(message), { details: message });
             }
-            return fn(reveal(args.inputs) as State);
+            const inputs = reveal(args.inputs) as State;
+            ctx.invokes?.push({ token: args.token, args: inputs });
+            return fn(inputs);
         },
     };
 }

@@ -10,7 +10,9 @@
  * Runs can follow one another in one process: each resets the runtime's config and mocks.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { createMocks, MockContext } from "./mocks";
+// The module object itself (a namespace import would be a read-only copy): the run swaps one function.
+import debuggableModule = require("@pulumi/pulumi/runtime/debuggable");
+import { createMocks, InvokeRecord, MockContext } from "./mocks";
 import { fromWire, reveal, SecretValue, toWireSecret } from "./secret";
 import { applyProjectConfig, loadProject, ProjectFile } from "./projectConfig";
 import { projectName, readStackConfig, RuntimeConfig, toRuntimeConfig } from "./stackConfig";
@@ -49,6 +51,8 @@ export interface RunResult {
     stack: string;
     resources: ResourceRecord[];
     outputs: Record<string, unknown>;
+    /** The data sources the program called, in call order. */
+    invokes: InvokeRecord[];
 }
 
 /** The resources a failed run registered before it failed (on the thrown error). */
@@ -203,11 +207,42 @@ async function settle(counter: PendingCounter): Promise<void> {
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const sourceMaps = process.sourceMapsEnabled;
     if (sourceMaps) process.setSourceMapsEnabled(false);
+    const restore = skipSdkStackTraces();
     try {
         return await runProgramOnce(opts);
     } finally {
+        restore();
         if (sourceMaps) process.setSourceMapsEnabled(true);
     }
+}
+
+/**
+ * The SDK captures and formats a stack trace for every promise it makes (runtime/debuggable.js, for
+ * a leak report PULUMI_DEBUG_PROMISE_LEAKS prints) and every resource it registers (its source
+ * position, which the mock monitor drops): over half of a run's CPU with the garbage it leaves. While
+ * the program runs, the first captures none (the leak check at exit still counts the promises) and
+ * the second returns no position; errors keep their traces. Undone after the run.
+ */
+function skipSdkStackTraces(): () => void {
+    if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return () => {};
+    const debuggable = debuggableModule as { debuggablePromise: (p: Promise<unknown>, ctx: unknown) => Promise<unknown> };
+    const resource = pulumi.Resource as unknown as { stackTrace: (skip: number) => unknown[] };
+    const { debuggablePromise } = debuggable;
+    const { stackTrace } = resource;
+    debuggable.debuggablePromise = (p, ctx) => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            return debuggablePromise(p, ctx);
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+    resource.stackTrace = () => [];
+    return () => {
+        debuggable.debuggablePromise = debuggablePromise;
+        resource.stackTrace = stackTrace;
+    };
 }
 
 async function runProgramOnce(opts: RunOptions): Promise<RunResult> {
@@ -224,7 +259,7 @@ async function runProgramOnce(opts: RunOptions): Promise<RunResult> {
     for (const r of opts.target?.previous.resources ?? []) {
         if (r.custom && !opts.target!.urns.includes(r.urn)) untouched.set(`${r.type}::${r.name}`, { id: r.id, state: reveal(r.outputs) as Record<string, unknown> });
     }
-    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {}, untouched, preview: opts.preview, replacementTriggers: new Map() };
+    const ctx: MockContext = { region: awsRegionOf(config), now: opts.now ?? new Date(), previousOutputs: opts.previousOutputs ?? {}, untouched, preview: opts.preview, replacementTriggers: new Map(), invokes: [] };
     // "organization" is what a self-managed backend calls every stack's organization.
     await pulumi.runtime.setMocks(createMocks(ctx), projectName, opts.stack, opts.preview ?? false, "organization");
 
@@ -282,6 +317,7 @@ async function runProgramOnce(opts: RunOptions): Promise<RunResult> {
         stack: opts.stack,
         resources,
         outputs: (stackOutputs.value as Record<string, unknown>) ?? {},
+        invokes: ctx.invokes!,
     };
 }
 

@@ -80,15 +80,11 @@ export function mockEksCluster(name: string, region: string, account: string): S
     };
 }
 
-/** Names of the EKS clusters the program looked up (aws:eks/getCluster), in call order, across runs: tests clear it. */
-export const eksClusterLookups: string[] = [];
-
 /** AWS data sources the program may call. */
 export function awsInvokes(ctx: MockContext): Record<string, (inputs: State) => State> {
     return {
         "aws:eks/getCluster:getCluster": (inputs) => {
             const name = String(inputs.name);
-            eksClusterLookups.push(name);
             const { caPem: _pem, ...described } = mockEksCluster(name, String(inputs.region ?? ctx.region), accountOf(ctx));
             return described;
         },

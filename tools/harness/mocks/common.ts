@@ -23,9 +23,17 @@ export interface MockContext {
     untouched: Map<string, { id?: string; state: State }>;
     /** Each resource's `replacementTrigger` option by "<type>::<name>", as registered in this run. */
     replacementTriggers?: Map<string, unknown>;
+    /** Every invoke of this run, in call order (the run's result carries them). */
+    invokes?: InvokeRecord[];
 }
 
 export type State = Record<string, unknown>;
+
+/** One data-source call (invoke) the program made: its token and its arguments. */
+export interface InvokeRecord {
+    token: string;
+    args: State;
+}
 
 /** Computes a resource's id and provider-computed outputs from its (revealed) inputs. */
 export type Outputs = (args: pulumi.runtime.MockResourceArgs, inputs: State, ctx: MockContext) => { id?: string; state?: State } | Promise<{ id?: string; state?: State }>;
@@ -56,4 +64,42 @@ export function shortHash(s: string, n = 8): string {
 /** The seed of a resource: its type, name and every input, so a changed keeper gives a new value. */
 export function seedOf(args: pulumi.runtime.MockResourceArgs, inputs: State): string {
     return `${args.type}|${args.name}|${stableJson(inputs)}`;
+}
+
+/**
+ * What the emulated servers (Vault's KV versions, its PKI issuers, roles and certificates) remember
+ * across the runs of one process, as one store: a test file starts from empty servers
+ * (`resetEmulatedServers`), and a run shared between test files (test/support.ts) carries the state
+ * it left behind (`snapshotEmulatedServers` / `restoreEmulatedServers`). Values put in these maps are
+ * never changed in place, so a snapshot is a copy of each map.
+ */
+const emulatedStores: Map<string, unknown>[] = [];
+
+/** A map the emulated servers keep across runs, registered so it can be reset and snapshotted. */
+export function emulatedStore<K, V>(): Map<K, V> {
+    const store = new Map<K, V>();
+    emulatedStores.push(store as Map<string, unknown>);
+    return store;
+}
+
+export type EmulatedServersSnapshot = ReadonlyArray<ReadonlyMap<string, unknown>>;
+
+export function resetEmulatedServers(): void {
+    for (const s of emulatedStores) s.clear();
+}
+
+/** True when no run of this process (since the last reset) has written to the emulated servers. */
+export function emulatedServersEmpty(): boolean {
+    return emulatedStores.every((s) => s.size === 0);
+}
+
+export function snapshotEmulatedServers(): EmulatedServersSnapshot {
+    return emulatedStores.map((s) => new Map(s));
+}
+
+export function restoreEmulatedServers(snapshot: EmulatedServersSnapshot): void {
+    emulatedStores.forEach((s, i) => {
+        s.clear();
+        for (const [k, v] of snapshot[i]) s.set(k, v);
+    });
 }

@@ -11,7 +11,7 @@
 import "reflect-metadata";
 import { createHash, createPrivateKey, createPublicKey, webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
-import { seedOf, stableJson, type MockContext, type Outputs, type State } from "./common";
+import { emulatedStore, seedOf, stableJson, type MockContext, type Outputs, type State } from "./common";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -36,8 +36,8 @@ interface RoleState {
 }
 
 /** The emulated Vault's PKI state across the runs of one process, per provider and mount. */
-const issuers = new Map<string, Issuer>();
-const roles = new Map<string, RoleState>();
+const issuers = emulatedStore<string, Issuer>();
+const roles = emulatedStore<string, RoleState>();
 
 function algorithm(keyType: string, keyBits: number): { gen: RsaHashedKeyGenParams | EcKeyGenParams | Algorithm; sign: Algorithm } {
     if (keyType === "ed25519") return { gen: { name: "Ed25519" }, sign: { name: "Ed25519" } };
@@ -56,7 +56,7 @@ function algorithm(keyType: string, keyBits: number): { gen: RsaHashedKeyGenPara
  * offline plan is byte-identical across runs): a hash of the resource's seed, the clock, and how
  * many times this process issued for that seed before.
  */
-const issues = new Map<string, number>();
+const issues = emulatedStore<string, number>();
 function serial(seed: string): string {
     const n = issues.get(seed) ?? 0;
     issues.set(seed, n + 1);
@@ -172,7 +172,7 @@ const role: Outputs = (a, i) => {
  * vault_pki_secret_backend_cert (every input is ForceNew) only when an input or its replacement
  * trigger changes; otherwise the next `up` keeps the certificate it has.
  */
-const certificates = new Map<string, { digest: string; result: { id: string; state: State } }>();
+const certificates = emulatedStore<string, { digest: string; result: { id: string; state: State } }>();
 
 const issuedCert: Outputs = async (a, i, ctx) => {
     const slot = `${a.provider ?? ""}|${a.name}`;

@@ -1,13 +1,13 @@
 /** @pulumi/vault: ids as the provider sets them (mount paths, policy names, role paths). */
 import { createHash } from "node:crypto";
-import { Outputs, shortHash, stableJson, State } from "./common";
+import { emulatedStore, Outputs, shortHash, stableJson, State } from "./common";
 
 /**
  * What the emulated Vault holds per KV v2 secret, across the runs of one process (a test that runs
  * the program twice sees the second run as the next `pulumi up` against the same Vault): a digest
  * of the last write and its version number. Only the digest is kept, and only the counter is shown.
  */
-const kvStore = new Map<string, { digest: string; version: number; createdTime: string }>();
+const kvStore = emulatedStore<string, { digest: string; version: number; createdTime: string }>();
 
 /**
  * A KV v2 secret as vault_kv_secret_v2 reports it after a write and read-back: `path`, and the
