@@ -12,23 +12,28 @@ import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { repoRoot } from "../tools/harness/stackConfig";
 import { buildPlan } from "../tools/planLib";
-import { overlay, stackConfig, TEST_CA_PEM, toolCommand } from "./support";
+import { overlay, runTool, stackConfig, TEST_CA_PEM, toolCommand, type ToolRun } from "./support";
 
 const exec = promisify(execFile);
 
-async function plan(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return planWith({}, ...args);
+/** `npm run plan -- <args>` in this process (test/support.ts runTool): most of this file. */
+function plan(...args: string[]): Promise<ToolRun> {
+    return runTool("plan", args);
 }
 
-/** The plan with extra environment variables (NO_COLOR, FORCE_COLOR). */
-async function planWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** The same with extra environment variables (NO_COLOR, FORCE_COLOR). */
+function planWith(env: Record<string, string>, ...args: string[]): Promise<ToolRun> {
+    return runTool("plan", args, env);
+}
+
+/**
+ * `npm run plan -- <args>` as a user runs it: a child process of the compiled tool (tools/fast.js),
+ * for what only a process shows: its exit status, a pipe's missing terminal, the kept outputs.
+ */
+async function planProcess(...args: string[]): Promise<ToolRun> {
     try {
         const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
-        const { stdout, stderr } = await exec(...toolCommand("plan", args), {
-            cwd: repoRoot,
-            maxBuffer: 64 * 1024 * 1024,
-            env: { ...inherited, ...env },
-        });
+        const { stdout, stderr } = await exec(...toolCommand("plan", args), { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024, env: inherited });
         return { code: 0, stdout, stderr };
     } catch (e) {
         const err = e as { code: number; stdout: string; stderr: string };
@@ -39,8 +44,8 @@ async function planWith(env: Record<string, string>, ...args: string[]): Promise
 const NOW = "2026-11-22T00:00:00Z";
 
 describe("npm run plan", () => {
-    it("--json is one stable document, byte-identical across two runs", async () => {
-        const [a, b] = await Promise.all([plan("--stack", "prod", "--json", "--now", NOW), plan("--stack", "prod", "--json", "--now", NOW)]);
+    it("--json is one stable document, byte-identical across two runs in two processes", async () => {
+        const [a, b] = await Promise.all([planProcess("--stack", "prod", "--json", "--now", NOW), plan("--stack", "prod", "--json", "--now", NOW)]);
         assert.equal(a.code, 0, a.stderr);
         assert.equal(a.stdout, b.stdout);
         const doc = JSON.parse(a.stdout);
@@ -147,7 +152,8 @@ describe("npm run plan", () => {
 
     it("writes the whole plan into a pipe that reads slowly", async () => {
         // A shell pipeline into a reader that starts late: output queued at exit must not be lost.
-        const script = `${JSON.stringify(process.execPath)} --import tsx tools/plan.ts --stack prod --json --now ${NOW} 2>/dev/null | (sleep 1; cat)`;
+        // The compiled tool computing the plan (its kept output off), as `npm run plan` runs it.
+        const script = `PLATFORM_SECRETS_NO_CACHE=1 ${JSON.stringify(process.execPath)} tools/fast.js plan --stack prod --json --now ${NOW} 2>/dev/null | (sleep 1; cat)`;
         const { stdout } = await promisify(execFile)("bash", ["-c", script], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
         assert.ok(stdout.length > 65536, `only ${stdout.length} bytes`);
         assert.equal(JSON.parse(stdout).stack, "prod");
@@ -169,7 +175,7 @@ describe("npm run plan", () => {
         const file = path.join(dir, "Pulumi.bad.yaml");
         const bad = overlay(stackConfig("dev"), { "platform-secrets:vault": { kv: { maxVersions: 0 } } });
         writeFileSync(file, stringify({ config: bad }));
-        const r = await plan("--stack", "dev", "--stack-file", file);
+        const r = await planProcess("--stack", "dev", "--stack-file", file);
         assert.equal(r.code, 1);
         assert.match(r.stderr, /platform-secrets:vault\.kv\.maxVersions: must be at least 1/);
         assert.equal(r.stdout, "");
@@ -267,7 +273,7 @@ function frozenStableStringify(v: unknown): string {
 describe("npm run plan --json is unchanged", () => {
     it("byte for byte what the pre-change implementation writes, from the compiled tool and from the TypeScript alike", async () => {
         const [compiled, source, secrets] = await Promise.all([
-            plan("--stack", "prod", "--json", "--now", NOW),
+            planProcess("--stack", "prod", "--json", "--now", NOW),
             promisify(execFile)(process.execPath, ["--import", "tsx", path.join(repoRoot, "tools", "plan.ts"), "--stack", "prod", "--json", "--now", NOW], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 }),
             plan("--stack", "dev", "--json", "--show-secrets", "--now", NOW),
         ]);
@@ -318,7 +324,7 @@ describe("npm run plan: the default tree, like pulumi preview", () => {
 
     it("colours only a terminal's output: none into a pipe, none with NO_COLOR even when forced", async () => {
         const [piped, forced, noColour] = await Promise.all([
-            planWith({}, "--stack", "dev", "--now", NOW),
+            planProcess("--stack", "dev", "--now", NOW),
             planWith({ FORCE_COLOR: "1" }, "--stack", "dev", "--now", NOW),
             planWith({ FORCE_COLOR: "1", NO_COLOR: "1" }, "--stack", "dev", "--now", NOW),
         ]);
@@ -332,7 +338,7 @@ describe("npm run plan: the default tree, like pulumi preview", () => {
     it("naming a resource prints its inputs and options; an unknown name exits 2 with the nearest names", async () => {
         const [one, unknown] = await Promise.all([
             plan("--stack", "prod", "--now", NOW, "vault-nemo-server-data"),
-            plan("--stack", "prod", "--now", NOW, "vault-nemo-server-dat"),
+            planProcess("--stack", "prod", "--now", NOW, "vault-nemo-server-dat"),
         ]);
         assert.equal(one.code, 0, one.stderr);
         const shownUrns = one.stdout.split("\n").filter((l) => l.startsWith("+ urn:"));
@@ -428,20 +434,20 @@ describe("npm run plan: the kept output (tools/fast.js)", () => {
         const write = (maxVersions: number) => writeFileSync(file, stringify({ config: overlay(stackConfig("dev"), { "platform-secrets:vault": { kv: { maxVersions } } }) }));
         const versions = (stdout: string) => JSON.parse(stdout).resources.filter((r: { type: string }) => r.type === "vault:kv/secretBackendV2:SecretBackendV2").map((r: { inputs: { maxVersions: number } }) => r.inputs.maxVersions);
         write(7);
-        const first = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
-        const again = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+        const first = await planProcess("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+        const again = await planProcess("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
         assert.equal(first.code, 0, first.stderr);
         assert.deepEqual(versions(first.stdout), [7]);
         assert.equal(again.stdout, first.stdout);
         assert.equal(again.stderr, first.stderr);
         // Same command, same path, new content: the program runs again and says so.
         write(9);
-        const edited = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+        const edited = await planProcess("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
         assert.deepEqual(versions(edited.stdout), [9]);
         // A failing run is never kept: it fails again, with its message.
         writeFileSync(file, stringify({ config: overlay(stackConfig("dev"), { "platform-secrets:vault": { kv: { maxVersions: 0 } } }) }));
         for (let i = 0; i < 2; i++) {
-            const bad = await plan("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+            const bad = await planProcess("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
             assert.equal(bad.code, 1);
             assert.match(bad.stderr, /maxVersions: must be at least 1/);
         }
@@ -458,19 +464,19 @@ describe("npm run plan: the kept output (tools/fast.js)", () => {
         const platformCa = readFileSync(path.join(repoRoot, "certs", "platform-ca.crt"), "utf8");
         try {
             writeFileSync(ca, platformCa);
-            const first = await plan("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
-            const again = await plan("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
+            const first = await planProcess("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
+            const again = await planProcess("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
             assert.equal(first.code, 0, first.stderr);
             assert.deepEqual(fingerprints(first.stdout), [new X509Certificate(platformCa).fingerprint256]);
             assert.equal(again.stdout, first.stdout);
             // Same command, same stack file, another CA in the file: the kept output is not replayed.
             writeFileSync(ca, TEST_CA_PEM);
-            const replaced = await plan("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
+            const replaced = await planProcess("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
             assert.equal(replaced.code, 0, replaced.stderr);
             assert.deepEqual(fingerprints(replaced.stdout), [new X509Certificate(TEST_CA_PEM).fingerprint256]);
             // The file gone: the run fails on it (never a kept output), and says which file.
             rmSync(ca);
-            const gone = await plan("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
+            const gone = await planProcess("--stack", "prod", "--stack-file", file, "--json", "--now", NOW);
             assert.equal(gone.code, 1);
             assert.match(gone.stderr, new RegExp(`${rel.replace(/[.]/g, "\\.")} does not exist in the project directory`));
         } finally {

@@ -72,7 +72,8 @@ describe("README", () => {
         assert.match(ci, /^npm test$/m);
         const pkg = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8"));
         assert.match(pkg.scripts.test, /tsc --noEmit/);
-        assert.match(pkg.scripts.test, /node --import tsx --test/);
+        assert.match(pkg.scripts.test, /secretlint/);
+        assert.match(pkg.scripts.test, /node tools\/test\.js$/);
     });
 
     it("pins the toolchain this machine and Pulumi's loader need", () => {

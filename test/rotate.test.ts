@@ -1,5 +1,6 @@
 /**
- * `npm run rotate` as an operator runs it: a child process, no Pulumi CLI. The printed commands are
+ * `npm run rotate` as an operator runs it, no Pulumi CLI: three cases through the compiled tool's
+ * process, the others through the same command in this process (test/support.ts runTool). The printed commands are
  * executed by bash against a stand-in `pulumi` that records its arguments, so the test sees exactly
  * what the real CLI would receive (quoting of the `$` in URNs, line continuations included), and
  * every URN is checked against the offline plan of the same stack.
@@ -13,7 +14,7 @@ import { before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { repoRoot } from "../tools/harness/stackConfig";
-import { overlay, stackConfig, toolCommand } from "./support";
+import { overlay, runTool, stackConfig, toolCommand } from "./support";
 
 const exec = promisify(execFile);
 
@@ -23,9 +24,13 @@ interface Run {
     stderr: string;
 }
 
-async function node(script: "plan" | "rotate", args: string[]): Promise<Run> {
+/** `npm run <plan|rotate>` in this process (test/support.ts runTool). */
+const node = (script: "plan" | "rotate", args: string[]): Promise<Run> => runTool(script, args);
+
+/** `npm run rotate` as an operator runs it: a child process of the compiled tool (tools/fast.js). */
+async function rotateProcess(...args: string[]): Promise<Run> {
     try {
-        const { stdout, stderr } = await exec(...toolCommand(script, args), { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+        const { stdout, stderr } = await exec(...toolCommand("rotate", args), { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
         return { code: 0, stdout, stderr };
     } catch (e) {
         const err = e as { code: number; stdout: string; stderr: string };
@@ -73,19 +78,27 @@ function slotUrns(resources: PlanResource[], randomName: string): string[] {
 const devFile = path.join(mkdtempSync(path.join(tmpdir(), "rotate-")), "Pulumi.dev.yaml");
 writeFileSync(devFile, stringify({ config: overlay(stackConfig("dev"), { "platform-secrets:rotation": { generations: { "soma-memory/soma_api_token": 4 } } }) }));
 
-// Every process starts at once (each is mostly the program's run under the mocks); the tests await them.
-const runs = {
-    prodPlan: node("plan", ["--stack", "prod", "--json"]),
-    devPlan: node("plan", ["--stack", "dev", "--json", "--stack-file", devFile]),
-    single: rotate("--stack", "prod", "nemo-server/session_key"),
-    devSingle: rotate("--stack", "dev", "--stack-file", devFile, "soma-memory/soma_api_token"),
-    leaked: rotate("--stack", "prod", "--leaked", "nemo-server/jwt_secret"),
-    dual: rotate("--stack", "prod", "nemo-server/jwt_secret"),
-    unknown: rotate("--stack", "prod", "nemo/sesion_key"),
-    supplied: rotate("--stack", "prod", "nemo-server/huggingface_token"),
-    noName: rotate("--stack", "prod"),
-    derived: rotate("--stack", "prod", "gateway/supabase_anon_key"),
+// Each run starts when a test first asks for it; they run one after another in this process.
+const commands = {
+    prodPlan: () => node("plan", ["--stack", "prod", "--json"]),
+    devPlan: () => node("plan", ["--stack", "dev", "--json", "--stack-file", devFile]),
+    // The one an operator would paste into a terminal first, through the compiled tool's process.
+    single: () => rotateProcess("--stack", "prod", "nemo-server/session_key"),
+    devSingle: () => rotate("--stack", "dev", "--stack-file", devFile, "soma-memory/soma_api_token"),
+    leaked: () => rotate("--stack", "prod", "--leaked", "nemo-server/jwt_secret"),
+    dual: () => rotate("--stack", "prod", "nemo-server/jwt_secret"),
+    unknown: () => rotateProcess("--stack", "prod", "nemo/sesion_key"),
+    supplied: () => rotate("--stack", "prod", "nemo-server/huggingface_token"),
+    noName: () => rotateProcess("--stack", "prod"),
+    derived: () => rotate("--stack", "prod", "gateway/supabase_anon_key"),
 };
+const started = new Map<keyof typeof commands, Promise<Run>>();
+const runs = new Proxy({} as Record<keyof typeof commands, Promise<Run>>, {
+    get: (_, key: keyof typeof commands) => {
+        if (!started.has(key)) started.set(key, commands[key]());
+        return started.get(key);
+    },
+});
 
 describe("npm run rotate", () => {
     const plans: Record<string, PlanResource[]> = {};

@@ -10,7 +10,10 @@ import type { PlatformConfig } from "../components/config/model";
 import { projectName, readStackConfig, toRuntimeConfig } from "../tools/harness/stackConfig";
 
 import { SecretValue } from "../tools/harness/secret";
-import { emulatedServersEmpty, EmulatedServersSnapshot, restoreEmulatedServers, snapshotEmulatedServers } from "../tools/harness/mocks/common";
+import { capturedIo, Command } from "../tools/cli";
+import { planCommand } from "../tools/planCommand";
+import { rotateCommand } from "../tools/rotateCommand";
+import { emulatedServersEmpty, EmulatedServersSnapshot, resetEmulatedServers, restoreEmulatedServers, snapshotEmulatedServers } from "../tools/harness/mocks/common";
 
 export { SecretValue, reveal, plaintextStrings } from "../tools/harness/secret";
 export type { ResourceRecord, RunResult };
@@ -23,6 +26,40 @@ export type { ResourceRecord, RunResult };
  */
 export function toolCommand(name: "plan" | "rotate" | "bench", args: string[]): [string, string[]] {
     return [process.execPath, [join(__dirname, "..", "tools", "fast.js"), name, ...args]];
+}
+
+export interface ToolRun {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+const COMMANDS: Record<"plan" | "rotate", Command> = { plan: planCommand, rotate: rotateCommand };
+let toolQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * `npm run <plan|rotate> -- <args>` in this process: the same command function the process runs
+ * (tools/cli.ts), its output captured, as a new process would run it: empty emulated servers (the
+ * test's own are put back after), this environment without NO_COLOR and FORCE_COLOR plus `env`,
+ * standard output not a terminal. Calls wait for one another (one program runs at a time). What
+ * only a process shows (exit status, flushing into a pipe, the compiled bundle, kept outputs) is
+ * tested through `toolCommand`.
+ */
+export function runTool(name: "plan" | "rotate", args: string[], env: Record<string, string> = {}): Promise<ToolRun> {
+    const run = toolQueue.then(async () => {
+        const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
+        const io = capturedIo({ ...inherited, ...env });
+        const servers = snapshotEmulatedServers();
+        resetEmulatedServers();
+        try {
+            const code = await COMMANDS[name](args, io);
+            return { code, stdout: io.stdout(), stderr: io.stderr() };
+        } finally {
+            restoreEmulatedServers(servers);
+        }
+    });
+    toolQueue = run.catch(() => undefined);
+    return run;
 }
 
 /** A real, parseable, self-signed test certificate (its key was discarded): config requires CA bundles to parse. */

@@ -15,7 +15,8 @@
  *   emulated servers (tools/harness/mocks/common.ts): a file sees what it would see alone.
  *
  * `node --import tsx --test test/<file>.test.ts` still runs one file alone, as before.
- * Options: --groups N (default: twice the cores), --concurrency N (default: the cores).
+ * Options: --groups N (default: twice the cores), --concurrency N (default: the cores), --list (print
+ * the groups as JSON and run nothing). Each test has five minutes (--test-timeout).
  * Plain JavaScript on purpose, like tools/fast.js: it only starts node.
  */
 "use strict";
@@ -28,17 +29,20 @@ const root = path.resolve(__dirname, "..");
 const cacheDir = path.join(root, "node_modules", ".cache", "platform-secrets-tests");
 const timesFile = path.join(cacheDir, "times.json");
 const UNTIMED_MS = 3000;
+/** A hung test (or file) fails after five minutes instead of holding CI for its 90; the slowest file takes under a minute. */
+const TEST_TIMEOUT_MS = 300_000;
 
 function parseArgs(argv) {
     const cores = Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length);
-    const opts = { files: [], groups: 2 * cores, concurrency: cores };
+    const opts = { files: [], groups: 2 * cores, concurrency: cores, list: false };
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "--groups" || a === "--concurrency") {
             const n = Number(argv[++i]);
             if (!Number.isInteger(n) || n < 1) throw new Error(`${a} takes a whole number above 0`);
             opts[a.slice(2)] = n;
-        } else if (a.startsWith("-")) throw new Error(`unknown option ${a}`);
+        } else if (a === "--list") opts.list = true;
+        else if (a.startsWith("-")) throw new Error(`unknown option ${a}`);
         else opts.files.push(path.resolve(a));
     }
     if (opts.files.length === 0) {
@@ -115,6 +119,10 @@ function main() {
     const opts = parseArgs(process.argv.slice(2));
     const times = readTimes();
     const groups = plan(opts.files, opts.groups, times);
+    if (opts.list) {
+        process.stdout.write(`${JSON.stringify(groups.map((g) => ({ weight: g.weight, files: g.files.map((f) => path.relative(root, f)) })), null, 2)}\n`);
+        return;
+    }
     const runDir = path.join(cacheDir, `run-${process.pid}`);
     fs.mkdirSync(runDir, { recursive: true });
     const entries = groups.map((g, i) => {
@@ -122,7 +130,11 @@ function main() {
         fs.writeFileSync(entry, entrySource(g.files, path.join(runDir, `times-${i + 1}.json`)));
         return entry;
     });
-    const child = spawn(process.execPath, ["--import", "tsx", "--test", `--test-concurrency=${opts.concurrency}`, ...entries], { cwd: root, stdio: "inherit" });
+    const child = spawn(
+        process.execPath,
+        ["--require", path.join(__dirname, "testRunnerHook.js"), "--import", "tsx", "--test", `--test-concurrency=${opts.concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...entries],
+        { cwd: root, stdio: "inherit" },
+    );
     const stop = (signal) => child.kill(signal);
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);

@@ -205,6 +205,19 @@ async function settle(counter: PendingCounter): Promise<void> {
  * back on after. Errors keep their mapped traces: V8 formats a trace when it is first read.
  */
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
+    // The runtime's config, mocks and stack are process-wide: two runs at once would mix them.
+    if (running) throw new Error("runProgram: another run is in progress in this process; runs must follow one another (await each)");
+    running = true;
+    try {
+        return await runProgramTimed(opts);
+    } finally {
+        running = false;
+    }
+}
+
+let running = false;
+
+async function runProgramTimed(opts: RunOptions): Promise<RunResult> {
     const sourceMaps = process.sourceMapsEnabled;
     if (sourceMaps) process.setSourceMapsEnabled(false);
     const restore = skipSdkStackTraces();
