@@ -12,9 +12,8 @@ import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { repoRoot } from "../tools/harness/stackConfig";
 import { buildPlan } from "../tools/planLib";
-import { overlay, runTool, stackConfig, TEST_CA_PEM, toolCommand, type ToolRun } from "./support";
+import { overlay, runTool, runToolProcess, stackConfig, TEST_CA_PEM, type ToolRun } from "./support";
 
-const exec = promisify(execFile);
 
 /** `npm run plan -- <args>` in this process (test/support.ts runTool): most of this file. */
 function plan(...args: string[]): Promise<ToolRun> {
@@ -26,19 +25,9 @@ function planWith(env: Record<string, string>, ...args: string[]): Promise<ToolR
     return runTool("plan", args, env);
 }
 
-/**
- * `npm run plan -- <args>` as a user runs it: a child process of the compiled tool (tools/fast.js),
- * for what only a process shows: its exit status, a pipe's missing terminal, the kept outputs.
- */
-async function planProcess(...args: string[]): Promise<ToolRun> {
-    try {
-        const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
-        const { stdout, stderr } = await exec(...toolCommand("plan", args), { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024, env: inherited });
-        return { code: 0, stdout, stderr };
-    } catch (e) {
-        const err = e as { code: number; stdout: string; stderr: string };
-        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-    }
+/** `npm run plan -- <args>` as a user runs it: a child process of the compiled tool. */
+function planProcess(...args: string[]): Promise<ToolRun> {
+    return runToolProcess("plan", args);
 }
 
 const NOW = "2026-11-22T00:00:00Z";

@@ -14,7 +14,7 @@ import { before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { repoRoot } from "../tools/harness/stackConfig";
-import { overlay, runTool, stackConfig, toolCommand } from "./support";
+import { overlay, runTool, runToolProcess, stackConfig } from "./support";
 
 const exec = promisify(execFile);
 
@@ -27,16 +27,7 @@ interface Run {
 /** `npm run <plan|rotate>` in this process (test/support.ts runTool). */
 const node = (script: "plan" | "rotate", args: string[]): Promise<Run> => runTool(script, args);
 
-/** `npm run rotate` as an operator runs it: a child process of the compiled tool (tools/fast.js). */
-async function rotateProcess(...args: string[]): Promise<Run> {
-    try {
-        const { stdout, stderr } = await exec(...toolCommand("rotate", args), { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
-        return { code: 0, stdout, stderr };
-    } catch (e) {
-        const err = e as { code: number; stdout: string; stderr: string };
-        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-    }
-}
+const rotateProcess = (...args: string[]): Promise<Run> => runToolProcess("rotate", args);
 
 const rotate = (...args: string[]) => node("rotate", args);
 
@@ -93,25 +84,24 @@ const commands = {
     derived: () => rotate("--stack", "prod", "gateway/supabase_anon_key"),
 };
 const started = new Map<keyof typeof commands, Promise<Run>>();
-const runs = new Proxy({} as Record<keyof typeof commands, Promise<Run>>, {
-    get: (_, key: keyof typeof commands) => {
-        if (!started.has(key)) started.set(key, commands[key]());
-        return started.get(key);
-    },
-});
+/** The command's run, started the first time a test asks for it. */
+function run(key: keyof typeof commands): Promise<Run> {
+    if (!started.has(key)) started.set(key, commands[key]());
+    return started.get(key)!;
+}
 
 describe("npm run rotate", () => {
     const plans: Record<string, PlanResource[]> = {};
     before(async () => {
-        for (const [stack, run] of [["prod", runs.prodPlan], ["dev", runs.devPlan]] as const) {
-            const r = await run;
+        for (const [stack, pending] of [["prod", run("prodPlan")], ["dev", run("devPlan")]] as const) {
+            const r = await pending;
             assert.equal(r.code, 0, r.stderr);
             plans[stack] = JSON.parse(r.stdout).resources;
         }
     });
 
     it("a single secret: the generation bump and the immediate replacement of its random resource and rotation date", async () => {
-        const r = await runs.single;
+        const r = await run("single");
         assert.equal(r.code, 0, r.stderr);
         const [bump, up, ...rest] = await pulumiCalls(r.stdout);
         assert.deepEqual(rest, []);
@@ -141,7 +131,7 @@ describe("npm run rotate", () => {
     });
 
     it("is what the README's rotation runbook quotes, command for command", async () => {
-        const r = await runs.single;
+        const r = await run("single");
         const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
         const commands = r.stdout.trimEnd().split("\n\n").map((block) => block.split("\n").filter((l) => !l.startsWith("#")).join("\n"));
         assert.equal(commands.length, 2);
@@ -150,7 +140,7 @@ describe("npm run rotate", () => {
     });
 
     it("reads the current generation from the stack file, and resolves URNs in the stack it is given", async () => {
-        const r = await runs.devSingle;
+        const r = await run("devSingle");
         assert.equal(r.code, 0, r.stderr);
         const [bump, up] = await pulumiCalls(r.stdout);
         assert.deepEqual(bump, ["config", "set", "--stack", "dev", "--path", 'rotation.generations["soma-memory/soma_api_token"]', "5"]);
@@ -161,7 +151,7 @@ describe("npm run rotate", () => {
     });
 
     it("a dual-key secret with --leaked: both slots and both rotation dates, and no generation bump", async () => {
-        const r = await runs.leaked;
+        const r = await run("leaked");
         assert.equal(r.code, 0, r.stderr);
         const calls = await pulumiCalls(r.stdout);
         assert.equal(calls.length, 1, "only the immediate replacement: a bump afterwards would rotate again");
@@ -172,21 +162,21 @@ describe("npm run rotate", () => {
     });
 
     it("a dual-key secret without --leaked: only the graceful generation bump", async () => {
-        const r = await runs.dual;
+        const r = await run("dual");
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(await pulumiCalls(r.stdout), [["config", "set", "--stack", "prod", "--path", 'rotation.generations["nemo-server/jwt_secret"]', "1"]]);
         assert.match(r.stdout, /--leaked/);
     });
 
     it("an unknown name exits non-zero and suggests the nearest catalog names", async () => {
-        const r = await runs.unknown;
+        const r = await run("unknown");
         assert.equal(r.code, 1);
         assert.equal(r.stdout, "");
         assert.match(r.stderr, /nemo\/sesion_key is not in the catalog of stack prod; nearest: nemo-server\/session_key, /);
     });
 
     it("a catalog secret that is not generated, and a missing name, exit non-zero with what to do", async () => {
-        const [supplied, none] = await Promise.all([runs.supplied, runs.noName]);
+        const [supplied, none] = await Promise.all([run("supplied"), run("noName")]);
         assert.equal(supplied.code, 1);
         assert.equal(supplied.stdout, "");
         assert.match(supplied.stderr, /not generated \(source supplied\).*pulumi config set --stack prod --secret --path 'suppliedSecrets\["nemo-server"\]\["huggingface_token"\]'/);
@@ -195,7 +185,7 @@ describe("npm run rotate", () => {
     });
 
     it("a derived key (jwt) names its signing secret: rotating that re-derives it", async () => {
-        const derived = await runs.derived;
+        const derived = await run("derived");
         assert.equal(derived.code, 1);
         assert.equal(derived.stdout, "");
         assert.match(derived.stderr, /gateway\/supabase_anon_key is not generated \(source jwt\).*rotate gateway\/supabase_jwt_secret \(npm run rotate -- --stack prod gateway\/supabase_jwt_secret\)/);

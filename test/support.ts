@@ -2,7 +2,9 @@
  * Shared test helpers. tools/test.js runs the test files of one stack in one process, each file a
  * suite that starts from empty emulated servers; a stack's plain run is made once per process.
  */
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { runProgram, ResourceRecord, RunOptions, RunResult } from "../tools/harness/run";
 import { validateConfig } from "../components/config/load";
@@ -60,6 +62,22 @@ export function runTool(name: "plan" | "rotate", args: string[], env: Record<str
     });
     toolQueue = run.catch(() => undefined);
     return run;
+}
+
+/**
+ * `npm run <plan|rotate> -- <args>` as a user runs it: a child process of the compiled tool
+ * (tools/fast.js), without NO_COLOR and FORCE_COLOR, for what only a process shows (exit status, a
+ * pipe's missing terminal, the kept outputs).
+ */
+export async function runToolProcess(name: "plan" | "rotate", args: string[]): Promise<ToolRun> {
+    const { NO_COLOR: _n, FORCE_COLOR: _f, ...env } = process.env;
+    try {
+        const { stdout, stderr } = await promisify(execFile)(...toolCommand(name, args), { cwd: join(__dirname, ".."), maxBuffer: 64 * 1024 * 1024, env });
+        return { code: 0, stdout, stderr };
+    } catch (e) {
+        const err = e as { code: number; stdout: string; stderr: string };
+        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    }
 }
 
 /** A real, parseable, self-signed test certificate (its key was discarded): config requires CA bundles to parse. */
