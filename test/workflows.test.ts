@@ -15,7 +15,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { validateAction, validateWorkflow } from "@action-validator/core";
@@ -84,6 +85,8 @@ const stacks = readdirSync(repoRoot)
 const ACTION_PINS: Record<string, string> = {
     "actions/checkout": "v4.2.2",
     "actions/setup-node": "v4.1.0",
+    // Tag v4.6.2 is commit ea165f8d65b6e75b540449e92b4886f43607fa02 in the fetched actions/upload-artifact (node20).
+    "actions/upload-artifact": "v4.6.2",
     "aws-actions/configure-aws-credentials": "v4.1.0",
     "pulumi/actions": "v6",
     "pulumi/auth-actions": "v1",
@@ -141,7 +144,7 @@ const fromFork = "github.event.pull_request.head.repo.full_name != github.reposi
 
 describe("the workflow files", () => {
     it("are valid workflows and actions for GitHub's schemas", () => {
-        assert.deepEqual(workflowFiles.sort(), ["ci.yml", "deploy.yml", "preview.yml"]);
+        assert.deepEqual(workflowFiles.sort(), ["ci.yml", "deploy.yml", "fork-plan-comment.yml", "preview.yml"]);
         for (const f of workflowFiles) assert.deepEqual(validateWorkflow(workflowText[f]).errors, [], f);
         for (const f of actionFiles) assert.deepEqual(validateAction(read(f)).errors, [], f);
     });
@@ -151,13 +154,15 @@ describe("the workflow files", () => {
         assert.notDeepEqual(validateWorkflow(workflowText["deploy.yml"].replace("needs: up-dev", "needs: up-stage")).errors, []);
     });
 
-    it("never run untrusted pull request code with secrets (no pull_request_target, no workflow_run)", () => {
+    it("never run untrusted pull request code with secrets (no pull_request_target; workflow_run only to post a fork's plan as data)", () => {
         for (const [file, wf] of Object.entries(workflows)) {
-            assert.ok(!("pull_request_target" in wf.on) && !("workflow_run" in wf.on), file);
+            assert.ok(!("pull_request_target" in wf.on), file);
+            assert.equal("workflow_run" in wf.on, file === "fork-plan-comment.yml", file);
         }
         assert.deepEqual(Object.keys(workflows["preview.yml"].on), ["pull_request"]);
         assert.deepEqual(workflows["deploy.yml"].on, { push: { branches: ["main"] } });
         assert.deepEqual(workflows["ci.yml"].on, { push: { "branches-ignore": ["main"] }, workflow_call: {} });
+        assert.deepEqual(workflows["fork-plan-comment.yml"].on, { workflow_run: { workflows: [(workflows["preview.yml"] as { name?: string }).name], types: ["completed"] } });
     });
 });
 
@@ -172,8 +177,17 @@ describe("permissions", () => {
     it("grant id-token only to jobs that exchange an OIDC token, pull-requests only to the one that comments, nothing else", () => {
         for (const { file, id, job, steps } of runs) {
             const usesOidc = steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@") || s.uses?.startsWith("pulumi/auth-actions@"));
-            const comments = steps.some((s) => s.with?.["comment-on-pr"] === true);
-            const allowed: Record<string, string> = { contents: "read", ...(usesOidc ? { "id-token": "write" } : {}), ...(comments ? { "pull-requests": "write" } : {}) };
+            const comments = steps.some((s) => s.with?.["comment-on-pr"] === true || /\bgh pr comment\b/.test(s.run ?? ""));
+            // A reusable workflow (deploy.yml calling ci.yml) gets the permissions its checkout needs.
+            const checksOut = !!job.uses || steps.some((s) => s.uses?.startsWith("actions/checkout@"));
+            // Reading another run's artifact (fork-plan-comment.yml) needs actions: read, and such a job checks nothing out.
+            const readsRuns = steps.some((s) => /\bgh run download\b/.test(s.run ?? ""));
+            const allowed: Record<string, string> = {
+                ...(checksOut ? { contents: "read" } : {}),
+                ...(readsRuns ? { actions: "read" } : {}),
+                ...(usesOidc ? { "id-token": "write" } : {}),
+                ...(comments ? { "pull-requests": "write" } : {}),
+            };
             assert.deepEqual(job.permissions, allowed, `${file}:${id}`);
         }
     });
@@ -198,7 +212,7 @@ describe("runners: stack jobs inside the network, everything else on GitHub-host
 
     it("keep the tests, the secret scan and fork pull requests on GitHub-hosted runners, without credentials", () => {
         const hosted = runs.filter((r) => !r.job.uses && !holdsCredentials(r));
-        assert.deepEqual(hosted.map((r) => `${r.file}:${r.id}`).sort(), ["ci.yml:test", "preview.yml:fork-plan"]);
+        assert.deepEqual(hosted.map((r) => `${r.file}:${r.id}`).sort(), ["ci.yml:test", "fork-plan-comment.yml:comment", "preview.yml:fork-plan"]);
         for (const r of hosted) {
             assert.ok(githubHosted(r), `${r.file}:${r.id} runs on ${r.runsOn.join(",")}`);
             assert.equal(r.environment, undefined, `${r.file}:${r.id}`);
@@ -255,12 +269,120 @@ describe("pull requests", () => {
         for (const stack of stacks.filter((s) => s !== "prod")) {
             assert.match(scripts, new RegExp(`npm run --silent plan -- --stack ${stack} --diff prod --format markdown --diagram\\n`), stack);
         }
-        assert.match(scripts, /\} >> "\$GITHUB_STEP_SUMMARY"/);
+        // Written to a file, shown on the run's summary page, and uploaded for fork-plan-comment.yml.
+        assert.match(scripts, /\} > "\$RUNNER_TEMP\/fork-plan\/plan\.md"\n/);
+        assert.match(scripts, /^cat "\$RUNNER_TEMP\/fork-plan\/plan\.md" >> "\$GITHUB_STEP_SUMMARY"$/m);
+        const upload = job.steps!.find((s) => s.uses?.startsWith("actions/upload-artifact@"));
+        assert.deepEqual(upload?.with, { name: "fork-plan", path: "${{ runner.temp }}/fork-plan/plan.md", "if-no-files-found": "error", "retention-days": 7 });
         assert.ok(!job.steps!.some((s) => s.uses?.startsWith("pulumi/") || s.uses?.startsWith("aws-actions/") || s.uses === STACK_ACCESS));
     });
 
     it("run every job that touches a credential only for pull requests from this repository", () => {
         for (const r of runs.filter((x) => x.file === "preview.yml" && holdsCredentials(x))) assert.equal(r.job.if, sameRepo, r.id);
+    });
+});
+
+describe("fork-plan-comment.yml: a fork's plan posted on its pull request as data", () => {
+    const wf = workflows["fork-plan-comment.yml"];
+    const job = wf.jobs.comment;
+    const script = job.steps!.find((s) => s.run)!;
+
+    it("checks nothing out, runs no action and nothing of the fork's, and may only read artifacts and comment", () => {
+        assert.deepEqual(Object.keys(wf.jobs), ["comment"]);
+        assert.deepEqual(job.permissions, { actions: "read", "pull-requests": "write" });
+        assert.deepEqual(job["runs-on"], "ubuntu-24.04");
+        assert.equal(job.environment, undefined);
+        assert.deepEqual(job.steps!.map((s) => s.uses).filter(Boolean), [], "no action at all, so no checkout");
+        assert.equal(job.steps!.length, 1);
+        // Only for completed, successful pull request runs from forks (same-repo previews comment themselves).
+        for (const clause of ["github.event.workflow_run.event == 'pull_request'", "github.event.workflow_run.conclusion == 'success'", "github.event.workflow_run.head_repository.full_name != github.repository"]) {
+            assert.ok(job.if!.includes(clause), clause);
+        }
+        // The script calls gh and text tools only: nothing that runs code from the artifact or the fork.
+        const commands = script.run!.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
+        for (const line of commands) assert.ok(!/\b(npm|npx|node|python3?|source|eval|bash|sh|chmod|git)\b|^\s*\.\s/.test(line), `runs something: ${line}`);
+        assert.deepEqual(secretNames(JSON.stringify(job)), []);
+        assert.equal(script.env!.GH_TOKEN, "${{ github.token }}");
+    });
+
+    /** Runs the step's script with a stand-in `gh` (test/fixtures/gh/fakeGh.js) and the given artifact and pull requests. */
+    function post(opts: { files?: Record<string, string | Buffer>; link?: string; pulls: { number: number; sha: string }[]; env?: Record<string, string>; previous?: number }) {
+        const tmp = mkdtempSync(path.join(tmpdir(), "fork-plan-comment-"));
+        const state = path.join(tmp, "state");
+        const bin = path.join(tmp, "bin");
+        mkdirSync(path.join(state, "artifact"), { recursive: true });
+        mkdirSync(bin);
+        writeFileSync(path.join(bin, "gh"), `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot, "test", "fixtures", "gh", "fakeGh.js")}" "$@"\n`, { mode: 0o755 });
+        for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(path.join(state, "artifact", name), content);
+        if (opts.link) symlinkSync(opts.link, path.join(state, "artifact", "plan.md"));
+        writeFileSync(path.join(state, "pulls.json"), JSON.stringify(opts.pulls.map((p) => ({ number: p.number, head: { sha: p.sha } }))));
+        if (opts.previous !== undefined) writeFileSync(path.join(state, `comment-${opts.previous}-0.md`), "an earlier plan");
+        const env = {
+            PATH: `${bin}:${process.env.PATH}`,
+            RUNNER_TEMP: path.join(tmp, "runner"),
+            FAKE_GH_STATE: state,
+            FAKE_GH_RUN_ID: "4242",
+            GH_TOKEN: "ghs_fake",
+            GH_REPO: "example-org/platform-secrets",
+            RUN_ID: "4242",
+            RUN_URL: "https://github.com/example-org/platform-secrets/actions/runs/4242",
+            HEAD_SHA: "0123456789abcdef0123456789abcdef01234567",
+            HEAD_OWNER: "a-fork",
+            HEAD_BRANCH: "feature/x",
+            ...opts.env,
+        };
+        mkdirSync(env.RUNNER_TEMP);
+        const result = spawnSync("bash", ["-c", script.run!], { cwd: tmp, env, encoding: "utf8" });
+        const comments = Object.fromEntries(readdirSync(state).filter((f) => f.startsWith("comment-")).map((f) => [f, readFileSync(path.join(state, f))]));
+        const lines = (f: string) => (existsSync(path.join(state, f)) ? readFileSync(path.join(state, f), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
+        return { tmp, status: result.status, output: result.stdout + result.stderr, comments, calls: lines("calls.jsonl") as string[][], api: lines("api.jsonl") };
+    }
+    const sha = "0123456789abcdef0123456789abcdef01234567";
+
+    it("posts a hostile artifact only as text, cut to GitHub's limit in whole characters, mentions defused, on the pull request found from the event", () => {
+        const attack = "## Plan\n$(touch pwned-1) `touch pwned-2` ${{ secrets.VAULT_TOKEN }} @example-org/admins please approve\nPR: 99\n";
+        const plan = Buffer.concat([Buffer.from(attack), Buffer.from("x".repeat(60000 - attack.length - 1)), Buffer.from("€ and more after the limit ".repeat(500))]);
+        const branch = "feature/$(touch pwned-3);x";
+        const r = post({ files: { "plan.md": plan }, pulls: [{ number: 7, sha: "f".repeat(40) }, { number: 12, sha }], env: { HEAD_BRANCH: branch } });
+        assert.equal(r.status, 0, r.output);
+        for (const marker of ["pwned-1", "pwned-2", "pwned-3"]) assert.ok(!existsSync(path.join(r.tmp, marker)) && !existsSync(path.join(r.tmp, "runner", marker)), marker);
+        assert.deepEqual(Object.keys(r.comments), ["comment-12-0.md"], "only the pull request whose head is the run's commit");
+        // The branch reached the API as a query field, unexpanded.
+        assert.deepEqual(r.api, [{ route: "repos/example-org/platform-secrets/pulls", fields: { state: "open", head: `a-fork:${branch}` } }]);
+        const bytes = r.comments["comment-12-0.md"];
+        const body = bytes.toString("utf8");
+        assert.ok(Buffer.from(body, "utf8").equals(bytes), "valid UTF-8: the € cut at the limit was dropped whole");
+        assert.ok(body.length <= 65536, `${body.length} characters`);
+        assert.ok(body.startsWith(`Offline plan of this fork pull request at ${sha}, written by [its own run](https://github.com/example-org/platform-secrets/actions/runs/4242)`));
+        assert.ok(body.includes("$(touch pwned-1) `touch pwned-2` ${{ secrets.VAULT_TOKEN }}"), "the artifact's text, verbatim");
+        assert.ok(body.includes("@\u200bexample-org/admins") && !/@[A-Za-z0-9]/.test(body), "no live mention");
+        assert.match(body, /\(Cut at 60000 bytes; the whole plan is on the run's summary page\.\)\n$/);
+        assert.ok(!body.includes("more after the limit €"));
+    });
+
+    it("edits its earlier comment on a new push instead of adding another", () => {
+        const r = post({ files: { "plan.md": "# small plan\n" }, pulls: [{ number: 12, sha }], previous: 12 });
+        assert.equal(r.status, 0, r.output);
+        assert.deepEqual(Object.keys(r.comments), ["comment-12-0.md"]);
+        assert.match(r.comments["comment-12-0.md"].toString(), /\n\n# small plan\n$/);
+        assert.ok(!r.comments["comment-12-0.md"].toString().includes("Cut at"));
+    });
+
+    it("posts nothing when no open pull request has the run's commit at its head, or the event or artifact is not what it should be", () => {
+        const stale = post({ files: { "plan.md": "plan" }, pulls: [{ number: 12, sha: "e".repeat(40) }] });
+        assert.equal(stale.status, 0, stale.output);
+        assert.match(stale.output, /no open pull request has head/);
+        assert.deepEqual(stale.comments, {});
+
+        const link = post({ link: "/etc/passwd", pulls: [{ number: 12, sha }] });
+        assert.notEqual(link.status, 0);
+        assert.match(link.output, /no plain plan\.md/);
+        assert.deepEqual(link.comments, {});
+
+        const badSha = post({ files: { "plan.md": "plan" }, pulls: [{ number: 12, sha }], env: { HEAD_SHA: "$(touch pwned)" } });
+        assert.notEqual(badSha.status, 0);
+        assert.deepEqual(badSha.calls, [], "stops before calling GitHub");
+        assert.deepEqual(badSha.comments, {});
     });
 });
 
