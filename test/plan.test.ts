@@ -223,17 +223,38 @@ describe("npm run plan", () => {
     });
 });
 
-/** One resource line of the tree: its displayed type and name, its settings column, whether an app group holds it. */
-function treeRows(text: string): { type: string; name: string; settings: string; group: string }[] {
-    const rows: { type: string; name: string; settings: string; group: string }[] = [];
+/** `p-{a,b}-s` → `p-a-s`, `p-b-s` (written out here, not imported from the tree's writer). */
+function expandBraces(name: string): string[] {
+    const m = /^([^{}]*)\{([^{}]*)\}([^{}]*)$/.exec(name);
+    return m ? m[2].split(",").map((x) => `${m[1]}${x}${m[3]}`) : [name];
+}
+
+/**
+ * The resources a tree line names, each with its displayed type (`aws:s3:*` on a merged line of
+ * several types), its settings and its app group; a line with `▸` also names its component's only
+ * child line, whose names follow the component's (`…-{alias,key}`).
+ */
+function treeRows(text: string): { type: string; name: string; settings: string; group: string; line: number }[] {
+    const rows: { type: string; name: string; settings: string; group: string; line: number }[] = [];
     let group = "";
-    for (const line of text.split("\n")) {
+    text.split("\n").forEach((line, index) => {
         if (/^ {3}(platform|app) /.test(line)) group = line.trim();
         const m = line.match(/^ \+ {3}[│├└─ ]*(\S+) +(\S+)(?: {2,}(.*))?$/);
-        if (m) rows.push({ type: m[1], name: m[2], settings: m[3] ?? "", group });
-    }
+        if (!m) return;
+        let settings = m[3] ?? "";
+        const fold = /^(\(in [^)]*\) )?▸ (\S+) (\S+)(?: {2}(.*))?$/.exec(settings);
+        if (fold) {
+            settings = (fold[1] ?? "").trim();
+            const child = fold[3].startsWith("…") ? `${m[2]}${fold[3].slice(1)}` : fold[3];
+            for (const name of expandBraces(child)) rows.push({ type: fold[2], name, settings: fold[4] ?? "", group, line: index });
+        }
+        for (const name of expandBraces(m[2])) rows.push({ type: m[1], name, settings, group, line: index });
+    });
     return rows;
 }
+
+/** A tree line's type matches a resource's: equal, or the `provider:module:*` of a merged line. */
+const typeMatches = (pattern: string, type: string) => (pattern.endsWith("*") ? type.startsWith(pattern.slice(0, -1)) : pattern === type);
 
 /** `aws:s3/bucket:Bucket` → `aws:s3:Bucket`, as pulumi preview shows types (written out here, not imported). */
 const shown = (type: string) => type.replace(/^([^:]+):([^/:]+)\/[^:]+:/, "$1:$2:");
@@ -279,11 +300,17 @@ describe("npm run plan: the default tree, like pulumi preview", () => {
         assert.equal(tree.code, 0, tree.stderr);
         const doc = JSON.parse(json.stdout) as { resources: { type: string; name: string; urn: string; inputs: unknown; options: Record<string, unknown> }[] };
         const rows = treeRows(tree.stdout);
-        // Same resources, nothing missing, nothing twice.
-        assert.deepEqual(rows.map((r) => `${r.type} ${r.name}`).sort(), doc.resources.map((r) => `${shown(r.type)} ${r.name}`).sort());
-        // The security settings of each line are the JSON plan's own.
+        // Same resources, nothing missing, nothing twice: every name once per resource of that name, each of its type.
+        assert.deepEqual(rows.map((r) => r.name).sort(), doc.resources.map((r) => r.name).sort());
+        const unmatched = [...rows];
         for (const r of doc.resources) {
-            const row = rows.find((x) => x.type === shown(r.type) && x.name === r.name)!;
+            const i = unmatched.findIndex((x) => x.name === r.name && typeMatches(x.type, shown(r.type)));
+            assert.ok(i >= 0, `${shown(r.type)} ${r.name} is not on a line of its type`);
+            unmatched.splice(i, 1);
+        }
+        // The security settings of each line are the JSON plan's own, for every resource the line names.
+        for (const r of doc.resources) {
+            const row = rows.find((x) => typeMatches(x.type, shown(r.type)) && x.name === r.name)!;
             const words = row.settings.split(" ");
             assert.equal(words.includes("protect"), r.options.protect === true, `${r.name}: protect`);
             assert.equal(words.includes("retainOnDelete"), r.options.retainOnDelete === true, `${r.name}: retainOnDelete`);
@@ -299,16 +326,36 @@ describe("npm run plan: the default tree, like pulumi preview", () => {
         assert.match(rows.find((r) => r.name === "vault-audit-device")!.group, /^platform \(shared by every app\)/);
         // The count per type adds up to the plan, type by type.
         assert.ok(tree.stdout.includes(`\nResources: + ${doc.resources.length} to create\n`));
-        const counts = tree.stdout.slice(tree.stdout.indexOf(`\nResources: + ${doc.resources.length} to create\n`));
-        const parsed = [...counts.matchAll(/(\d+) (\S+:\S+)/g)].map((m) => [m[2], Number(m[1])] as const);
+        // `aws:s3: Bucket 2, BucketPolicy 2; kubernetes:core: …`, flowing over lines.
+        const header = `\nResources: + ${doc.resources.length} to create\n`;
+        const counts = tree.stdout.slice(tree.stdout.indexOf(header) + header.length).split("\n\n")[0].replace(/\s+/g, " ").trim();
+        const parsed = counts.split("; ").flatMap((segment) => {
+            const [, module, list] = /^(\S+): (.*)$/.exec(segment)!;
+            return list.split(", ").map((cell) => {
+                const [type, n] = cell.split(" ");
+                return [`${module}:${type}`, Number(n)] as const;
+            });
+        });
         const expected = new Map<string, number>();
         for (const r of doc.resources) expected.set(shown(r.type), (expected.get(shown(r.type)) ?? 0) + 1);
         assert.deepEqual(new Map(parsed), expected);
-        // About two screens, and no inputs or URNs in it.
+        // About two screens (of 60 lines), and no inputs or URNs in it: lines merge sibling resources.
         const lines = tree.stdout.trimEnd().split("\n");
-        // One line per resource (the tree names every one) and little else: headers, groups and the count per type.
-        assert.ok(lines.length <= doc.resources.length + 45, `${lines.length} lines for ${doc.resources.length} resources`);
+        assert.ok(lines.length <= 120, `${lines.length} lines for ${doc.resources.length} resources`);
+        assert.ok(new Set(rows.map((r) => r.line)).size < doc.resources.length * 0.75, "merged lines");
         assert.doesNotMatch(tree.stdout, /urn:pulumi:|inputs:|\u001b\[/);
+    });
+
+    it("--expand gives each resource its own line, the same resources and settings as the merged tree", async () => {
+        const [merged, expanded] = await Promise.all([plan("--stack", "prod", "--now", NOW), plan("--stack", "prod", "--expand", "--now", NOW)]);
+        assert.equal(expanded.code, 0, expanded.stderr);
+        const one = treeRows(expanded.stdout);
+        assert.equal(new Set(one.map((r) => r.line)).size, one.length, "a line per resource");
+        assert.ok(!one.some((r) => r.type.endsWith("*") || /[{}▸…]/.test(r.name)), "nothing merged");
+        const key = (r: { name: string; settings: string; group: string }) => `${r.group} ${r.name} ${r.settings.replace(/^\(in [^)]*\) ?/, "")}`;
+        assert.deepEqual(treeRows(merged.stdout).map(key).sort(), one.map(key).sort());
+        const bad = await plan("--stack", "prod", "--expand", "--json", "--now", NOW);
+        assert.equal(bad.code, 2);
     });
 
     it("colours only a terminal's output: none into a pipe, none with NO_COLOR even when forced", async () => {

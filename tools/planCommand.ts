@@ -10,7 +10,7 @@ import { editDistance } from "../components/config/rules";
 import { CommandIo, UsageError } from "./cli";
 
 const USAGE =
-    "usage: npm run plan -- --stack <name> [--details | <resource name or URN>...] [--json] [--show-secrets] [--diff <other-stack>] [--format text|markdown [--diagram]] [--now <ISO date>] [--strict] [--stack-file <path>] [--previous-outputs <path>]\n";
+    "usage: npm run plan -- --stack <name> [--expand | --details | <resource name or URN>...] [--json] [--show-secrets] [--diff <other-stack>] [--format text|markdown [--diagram]] [--now <ISO date>] [--strict] [--stack-file <path>] [--previous-outputs <path>]\n";
 
 function usage(message: string): never {
     throw new UsageError(message, USAGE);
@@ -101,6 +101,7 @@ async function plan(args: string[], io: CommandIo): Promise<void> {
                 stack: { type: "string" },
                 json: { type: "boolean", default: false },
                 details: { type: "boolean", default: false },
+                expand: { type: "boolean", default: false },
                 format: { type: "string", default: "text" },
                 diagram: { type: "boolean", default: false },
                 "show-secrets": { type: "boolean", default: false },
@@ -119,6 +120,7 @@ async function plan(args: string[], io: CommandIo): Promise<void> {
     if (values.format !== "text" && values.format !== "markdown") usage(`--format ${values.format}: text or markdown`);
     if (values.json && values.format !== "text") usage("--json and --format markdown exclude one another");
     if (values.diagram && values.format !== "markdown") usage("--diagram goes with --format markdown");
+    if (values.expand && (values.json || values.details || values.diff || positionals.length > 0)) usage("--expand goes with the tree, not --json, --details, --diff or resource names");
     if (positionals.length > 0 && (values.json || values.diff)) usage("resource names go with the plain plan, not --json or --diff");
     const now = values.now ? new Date(values.now) : undefined;
     if (now && Number.isNaN(now.getTime())) usage(`--now ${values.now} is not a date`);
@@ -145,6 +147,6 @@ async function plan(args: string[], io: CommandIo): Promise<void> {
     }
     if (values.json) return emit(`${stableStringify(plan)}\n`);
     if (values.details || positionals.length > 0) return printDetails(plan, positionals, emit);
-    if (values.format === "markdown") return emit(planMarkdown(plan, { diagram: values.diagram }));
-    return emit(`${renderTree(plan, styleFor(useColour(io, io.env))).join("\n")}\n`);
+    if (values.format === "markdown") return emit(planMarkdown(plan, { diagram: values.diagram, expand: values.expand }));
+    return emit(`${renderTree(plan, styleFor(useColour(io, io.env)), { expand: values.expand }).join("\n")}\n`);
 }

@@ -112,8 +112,8 @@ function cut(lines: string[], budget: number, what: string): string[] {
 }
 
 /** The plan: the tree in a fold, the counts, optionally the diagram. */
-export function planMarkdown(plan: Plan, options: { diagram?: boolean } = {}): string {
-    const tree = renderTree(plan);
+export function planMarkdown(plan: Plan, options: { diagram?: boolean; expand?: boolean } = {}): string {
+    const tree = renderTree(plan, undefined, { expand: options.expand });
     const out = [`### Offline plan of \`${plan.project}/${plan.stack}\`: ${plan.resources.length} resources`, ""];
     if (options.diagram) out.push("Apps → Vault paths → secret stores → Kubernetes Secrets:", "", mermaid(plan), "");
     const budget = COMMENT_LIMIT - out.join("\n").length - 200;

@@ -171,22 +171,151 @@ export function settingsText(f: ResourceFlags, s: Style = plain): string {
     return out.join(" ");
 }
 
-/** The tree as text lines: a header, one section per group, the counts per type. */
-export function renderTree(plan: Plan, s: Style = plain): string[] {
+/** A resource, or several sibling resources merged into one line, with what the line shows. */
+interface Node {
+    resources: PlanResource[];
+    under?: string;
+    children: Node[];
+}
+
+const NAME_SAFE = /^[^\s{},]+$/;
+
+/**
+ * Names as one brace pattern: `nemo-server-jwt_secret-slot-{a,b}-rotated-at`. The shared start and
+ * end are cut at a `-`, so every member's name is the prefix, one alternative and the suffix.
+ */
+export function braceNames(names: string[]): string {
+    if (names.length === 1) return names[0];
+    const common = (xs: string[], dir: 1 | -1) => {
+        const words = xs.map((x) => (dir === 1 ? x.split("-") : x.split("-").reverse()));
+        let n = 0;
+        // Leave every member at least one word of its own.
+        while (words.every((w) => n < w.length - 1 && w[n] === words[0][n])) n++;
+        return n;
+    };
+    const pre = common(names, 1);
+    const rest = names.map((x) => x.split("-").slice(pre));
+    const post = common(rest.map((w) => w.join("-")), -1);
+    const join = (w: string[]) => w.join("-");
+    const prefix = pre > 0 ? `${join(names[0].split("-").slice(0, pre))}-` : "";
+    const suffix = post > 0 ? `-${join(rest[0].slice(rest[0].length - post))}` : "";
+    return `${prefix}{${rest.map((w) => join(w.slice(0, w.length - post))).join(",")}}${suffix}`;
+}
+
+/** The type column of a merged line: the one type, or the types' shared `provider:module:` and `*`. */
+function typePattern(types: string[]): string {
+    const shownTypes = [...new Set(types.map(displayType))];
+    if (shownTypes.length === 1) return shownTypes[0];
+    const parts = shownTypes.map((t) => t.split(":"));
+    let n = 0;
+    while (n < parts[0].length - 1 && parts.every((p) => p[n] === parts[0][n])) n++;
+    return [...parts[0].slice(0, n), "*"].join(":");
+}
+
+/** A merged line's name stays readable: past this many characters its members start a new line. */
+const MERGED_NAME_WIDTH = 120;
+
+/**
+ * Sibling leaves of one provider with the same settings become one line (the S3 bucket's seven
+ * protected settings, a dual-key secret's two slots), so prod's plan reads in about two screens and
+ * still names every resource. Components, providers and the stack never merge. `--expand` keeps one
+ * line per resource.
+ */
+function mergeLeaves(nodes: Node[], project: string): Node[] {
+    const out: Node[] = [];
+    const open = new Map<string, Node>();
+    for (const n of nodes) {
+        n.children = mergeLeaves(n.children, project);
+        const r = n.resources[0];
+        const pkg = r.type.split(":")[0];
+        if (n.children.length > 0 || n.under !== undefined || !NAME_SAFE.test(r.name) || pkg === "pulumi" || pkg === project) {
+            out.push(n);
+            continue;
+        }
+        const key = `${pkg}\u0000${settingsText(flagsOf(r))}`;
+        const line = open.get(key);
+        if (line && braceNames([...line.resources, r].map((x) => x.name)).length <= MERGED_NAME_WIDTH) line.resources.push(r);
+        else {
+            open.set(key, n);
+            out.push(n);
+        }
+    }
+    return out;
+}
+
+/** The group's preorder lines as nodes. */
+function nodesOf(lines: TreeLine[]): Node[] {
+    const roots: Node[] = [];
+    const stack: Node[] = [];
+    for (const l of lines) {
+        const node: Node = { resources: [l.resource], under: l.under, children: [] };
+        stack.length = l.depth;
+        (l.depth === 0 ? roots : stack[l.depth - 1].children).push(node);
+        stack.push(node);
+    }
+    return roots;
+}
+
+/** Counts per type, by `provider:module`, flowing over lines of at most 150 characters: `aws:s3: Bucket 2, BucketPolicy 2;`. */
+function countLines(counts: [string, number][]): string[] {
+    const modules = new Map<string, [string, number][]>();
+    for (const [type, n] of counts) {
+        const shownType = displayType(type);
+        const cut = shownType.lastIndexOf(":");
+        const module = shownType.slice(0, cut);
+        (modules.get(module) ?? modules.set(module, []).get(module)!).push([shownType.slice(cut + 1), n]);
+    }
+    const words: string[] = [];
+    for (const [m, types] of [...modules].sort((a, b) => a[0].localeCompare(b[0]))) {
+        const cells = types.sort((a, b) => a[0].localeCompare(b[0])).map(([t, n], i, all) => `${t} ${n}${i === all.length - 1 ? ";" : ","}`);
+        words.push(`${m}: ${cells[0]}`, ...cells.slice(1));
+    }
+    const out: string[] = [];
+    let line = "  ";
+    for (const w of words) {
+        if (line.length + 1 + w.length > 150 && line.trim() !== "") {
+            out.push(line);
+            line = "  ";
+        }
+        line += ` ${w}`;
+    }
+    out.push(line.replace(/;$/, ""));
+    return out;
+}
+
+/**
+ * The tree as text lines: a header, one section per group, the counts per type. Sibling leaves
+ * with equal settings share a line unless `expand` is set.
+ */
+export function renderTree(plan: Plan, s: Style = plain, options: { expand?: boolean } = {}): string[] {
     const tree = buildTree(plan);
     const rows: { group?: string; left?: string; name?: string; settings?: string; under?: string }[] = [];
     for (const g of tree.groups) {
         const n = g.lines.length;
         rows.push({ group: g.app === undefined ? `platform (shared by every app): ${n} resources` : `app ${g.app}: ${n} resources` });
-        g.lines.forEach((l, i) => {
-            // Box drawing as pulumi preview: a branch per child, a bar while the parent has more.
-            let prefix = "";
-            for (let d = 1; d <= l.depth; d++) {
-                const last = !g.lines.slice(i + 1).some((m) => m.depth === d) || g.lines.slice(i + 1).find((m) => m.depth <= d)?.depth !== d;
-                prefix += d === l.depth ? (last ? "└─ " : "├─ ") : last ? "   " : "│  ";
-            }
-            rows.push({ left: `${prefix}${displayType(l.resource.type)}`, name: l.resource.name, settings: settingsText(flagsOf(l.resource), s), under: l.under });
-        });
+        const nodes = options.expand ? nodesOf(g.lines) : mergeLeaves(nodesOf(g.lines), plan.project);
+        // Box drawing as pulumi preview: a branch per child, a bar while the parent has more.
+        const walk = (list: Node[], indent: string, depth: number) => {
+            list.forEach((node, i) => {
+                const last = i === list.length - 1;
+                const branch = depth === 0 ? "" : last ? "└─ " : "├─ ";
+                const rs = node.resources;
+                const row = { left: `${indent}${branch}${typePattern(rs.map((r) => r.type))}`, name: braceNames(rs.map((r) => r.name)), settings: settingsText(flagsOf(rs[0]), s), under: node.under };
+                // A component whose children make one leaf line carries that line after `▸`, its
+                // names shortened to what follows the component's own name (`…-{alias,key}`).
+                const only = node.children.length === 1 && node.children[0].children.length === 0 ? node.children[0] : undefined;
+                if (!options.expand && only && row.settings === "") {
+                    const childName = braceNames(only.resources.map((r) => r.name));
+                    const relative = childName.startsWith(`${rs[0].name}-`) ? `…${childName.slice(rs[0].name.length)}` : childName;
+                    row.settings = [`▸ ${typePattern(only.resources.map((r) => r.type))} ${relative}`, settingsText(flagsOf(only.resources[0]), s)].filter((x) => x !== "").join("  ");
+                    rows.push(row);
+                    return;
+                }
+                rows.push(row);
+                walk(node.children, depth === 0 ? "" : `${indent}${last ? "   " : "│  "}`, depth + 1);
+            });
+        };
+        walk(nodes, "", 0);
     }
     const typeWidth = Math.min(72, Math.max(...rows.filter((r) => r.left).map((r) => r.left!.length)));
     const nameWidth = Math.min(56, Math.max(...rows.filter((r) => r.name).map((r) => r.name!.length)));
@@ -201,11 +330,14 @@ export function renderTree(plan: Plan, s: Style = plain): string[] {
         out.push(`${s.green(" +  ")} ${r.left!.padEnd(typeWidth)}  ${r.name!.padEnd(nameWidth)}  ${settings}`.trimEnd());
     }
     out.push("", s.bold(`Resources: ${s.green(`+ ${plan.resources.length} to create`)}`));
-    // Several counts a line, so 30 types take ten lines, not thirty.
-    const cells = tree.counts.map(([t, n]) => `${String(n).padStart(3)} ${displayType(t)}`);
-    const width = Math.max(...cells.map((c) => c.length)) + 2;
-    const perLine = Math.max(1, Math.floor(150 / width));
-    for (let i = 0; i < cells.length; i += perLine) out.push(`   ${cells.slice(i, i + perLine).map((c) => c.padEnd(width)).join("").trimEnd()}`);
-    out.push("", s.dim("Inputs and options: --details (or name resources: npm run plan -- --stack <s> <name>...); machine-readable: --json"));
+    out.push(...countLines(tree.counts));
+    out.push(
+        "",
+        s.dim(
+            options.expand
+                ? "Inputs and options: --details (or name resources: npm run plan -- --stack <s> <name>...); machine-readable: --json"
+                : "{a,b} names several resources of one line; --expand: a line each; inputs and options: --details (or name resources: npm run plan -- --stack <s> <name>...); machine-readable: --json",
+        ),
+    );
     return out;
 }
