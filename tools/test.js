@@ -132,7 +132,10 @@ function main() {
     });
     const child = spawn(
         process.execPath,
-        ["--require", path.join(__dirname, "testRunnerHook.js"), "--import", "tsx", "--test", `--test-concurrency=${opts.concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...entries],
+        // A larger young generation: the program runs allocate a lot of short-lived promises and
+        // outputs, and the default 16 MB semi-space spent about a fifth of a file's time in
+        // scavenges (credentials.prod: 6.5 s → 5.5 s). The test runner passes it to each group.
+        ["--max-semi-space-size=64", "--require", path.join(__dirname, "testRunnerHook.js"), "--import", "tsx", "--test", `--test-concurrency=${opts.concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...entries],
         { cwd: root, stdio: "inherit" },
     );
     const stop = (signal) => child.kill(signal);

@@ -35,8 +35,28 @@ export const ALLOW_EVERYTHING = { Version: "2012-10-17", Statement: [{ Effect: "
 
 export class SimulationError extends Error {}
 
+/**
+ * Decisions already made, by request: the simulator is a pure function of its input, and a stack
+ * asks it the same questions many times (every bucket's policy against the same probes; the tests
+ * analyse many variants of one graph). Bounded, oldest dropped first.
+ */
+const decisions = new Map<string, Promise<Decision>>();
+const DECISIONS_KEPT = 5000;
+
 /** The simulator's decision on one request; throws SimulationError when it cannot decide. */
-export async function decide(p: Probe): Promise<Decision> {
+export function decide(p: Probe): Promise<Decision> {
+    const key = JSON.stringify([p.principal, p.action, p.resource, p.accountId, p.context ?? {}, p.identity ?? [], p.resourcePolicy ?? null]);
+    const known = decisions.get(key);
+    if (known) return known;
+    const decision = simulate(p);
+    // A failure is not kept: the next caller asks again and gets its own error.
+    decision.catch(() => decisions.delete(key));
+    decisions.set(key, decision);
+    if (decisions.size > DECISIONS_KEPT) decisions.delete(decisions.keys().next().value!);
+    return decision;
+}
+
+async function simulate(p: Probe): Promise<Decision> {
     const result = await runSimulation(
         {
             request: {

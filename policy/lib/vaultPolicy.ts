@@ -51,8 +51,23 @@ function fromJson(doc: Record<string, unknown>): VaultPathRule[] {
     return rules;
 }
 
+/** Parsed documents by text (parsing is pure; a stack holds the same policy text under many names). */
+const parsed = new Map<string, Promise<VaultPathRule[]>>();
+const PARSED_KEPT = 2000;
+
 /** Every `path` rule of a Vault policy document. Rejects with VaultPolicyParseError on anything unreadable. */
 export async function parseVaultPolicy(text: string): Promise<VaultPathRule[]> {
+    let rules = parsed.get(text);
+    if (!rules) {
+        rules = parseUncached(text);
+        parsed.set(text, rules);
+        if (parsed.size > PARSED_KEPT) parsed.delete(parsed.keys().next().value!);
+    }
+    // Each caller gets its own copy of the rules: a cached array must never be changed under another.
+    return structuredClone(await rules);
+}
+
+async function parseUncached(text: string): Promise<VaultPathRule[]> {
     const trimmed = text.trim();
     let doc: unknown;
     if (trimmed.startsWith("{")) {
