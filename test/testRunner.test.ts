@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -28,6 +28,17 @@ describe("npm test's runner (tools/test.js)", () => {
         }
         // Heaviest group first, so the longest process starts first.
         assert.deepEqual(groups.map((g) => g.weight), [...groups.map((g) => g.weight)].sort((a, b) => b - a));
+    });
+
+    it("has committed times for a fresh clone's grouping, of test files that exist", () => {
+        const seed = JSON.parse(readFileSync(path.join(repoRoot, "tools", "test-times.json"), "utf8")) as Record<string, number>;
+        const all = new Set(readdirSync(path.join(repoRoot, "test")).filter((f) => f.endsWith(".test.ts")).map((f) => `test/${f}`));
+        for (const [file, ms] of Object.entries(seed)) {
+            assert.ok(all.has(file), `${file} is not a test file`);
+            assert.ok(Number.isInteger(ms) && ms >= 0, `${file}: ${ms}`);
+        }
+        // The heavy files are what the seed is for: each must be there.
+        assert.ok(Object.values(seed).filter((ms) => ms > 3000).length >= 3);
     });
 
     it("names an unknown file and runs nothing", async () => {

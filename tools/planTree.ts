@@ -184,7 +184,7 @@ const NAME_SAFE = /^[^\s{},]+$/;
  * Names as one brace pattern: `nemo-server-jwt_secret-slot-{a,b}-rotated-at`. The shared start and
  * end are cut at a `-`, so every member's name is the prefix, one alternative and the suffix.
  */
-export function braceNames(names: string[]): string {
+function braceNames(names: string[]): string {
     if (names.length === 1) return names[0];
     const common = (xs: string[], dir: 1 | -1) => {
         const words = xs.map((x) => (dir === 1 ? x.split("-") : x.split("-").reverse()));
