@@ -464,6 +464,33 @@ describe("npm run plan: Markdown for a pull-request comment", () => {
 });
 
 describe("npm run plan: the kept output (tools/fast.js)", () => {
+    it("keeps V8's code cache after a run and reuses it unchanged; a corrupt cache changes no output and is rewritten", async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "code-cache-"));
+        const file = path.join(dir, "plan.bin");
+        const run = () => runToolProcess("plan", ["--stack", "dev", "--json", "--now", NOW], { PLATFORM_SECRETS_CODE_CACHE_DIR: dir, PLATFORM_SECRETS_NO_CACHE: "1" });
+        const first = await run();
+        assert.equal(first.code, 0, first.stderr);
+        const made = readFileSync(file);
+        const index = JSON.parse(made.subarray(4, 4 + made.readUInt32LE(0)).toString("utf8")) as Record<string, [string, number, number]>;
+        // The bundle and the SDK modules it loaded, each with code.
+        assert.ok(Object.keys(index).some((f) => f.endsWith(path.join("node_modules", ".cache", "platform-secrets-plan.js"))));
+        assert.ok(Object.keys(index).some((f) => f.includes(path.join("node_modules", "@pulumi", "vault"))));
+        assert.ok(Object.values(index).every(([, start, end]) => end > start));
+        // The same run again: the cache serves every module, so it is not written again.
+        const second = await run();
+        assert.equal(second.stdout, first.stdout);
+        assert.ok(readFileSync(file).equals(made), "rewritten although nothing changed");
+        // Every byte of V8's data flipped: V8 rejects it, the run compiles as without a cache, prints
+        // the same plan, and writes a good cache again.
+        const corrupt = Buffer.from(made);
+        for (let i = 4 + made.readUInt32LE(0); i < corrupt.length; i++) corrupt[i] ^= 0xff;
+        writeFileSync(file, corrupt);
+        const third = await run();
+        assert.equal(third.code, 0, third.stderr);
+        assert.equal(third.stdout, first.stdout);
+        assert.ok(!readFileSync(file).equals(corrupt), "the corrupt cache was kept");
+    });
+
     it("is replayed only while every file the run read is unchanged: an edited stack file plans anew", async () => {
         const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
         const file = path.join(dir, "Pulumi.dev.yaml");

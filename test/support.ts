@@ -69,8 +69,9 @@ export function runTool(name: "plan" | "rotate", args: string[], env: Record<str
  * (tools/fast.js), without NO_COLOR and FORCE_COLOR, for what only a process shows (exit status, a
  * pipe's missing terminal, the kept outputs).
  */
-export async function runToolProcess(name: "plan" | "rotate", args: string[]): Promise<ToolRun> {
-    const { NO_COLOR: _n, FORCE_COLOR: _f, ...env } = process.env;
+export async function runToolProcess(name: "plan" | "rotate", args: string[], extraEnv: Record<string, string> = {}): Promise<ToolRun> {
+    const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
+    const env = { ...inherited, ...extraEnv };
     try {
         const { stdout, stderr } = await promisify(execFile)(...toolCommand(name, args), { cwd: join(__dirname, ".."), maxBuffer: 64 * 1024 * 1024, env });
         return { code: 0, stdout, stderr };

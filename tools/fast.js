@@ -7,8 +7,9 @@
  *   other packages left to node_modules, and keeps it in node_modules/.cache until one of the files
  *   it was built from (or package-lock.json, or this file) changes: a manifest records each input's
  *   hash, so a changed or new import rebuilds it;
- * - V8's code cache (v8-compile-cache) keeps the parsed and compiled code of that bundle and of the
- *   SDKs between runs, so a run does not parse and compile ~1,500 modules again;
+ * - V8's code cache, taken at the end of a run (installCodeCache), keeps the compiled code of that
+ *   bundle and of the SDKs between runs, functions compiled on their first call included, so a run
+ *   neither parses ~1,500 modules nor compiles the functions it calls again;
  * - no TypeScript loader (tsx) at run time;
  * - `plan` and `rotate` keep each successful run's output (stdout, stderr) in node_modules/.cache,
  *   keyed by the bundle's inputs, the arguments, today's UTC date (the plan's default clock), the
@@ -139,6 +140,87 @@ function record(entryFile) {
     });
 }
 
+/**
+ * V8's code cache for every CommonJS module a tool loads (its bundle and the SDKs), taken after the
+ * run. V8 compiles most functions lazily, on their first call, so a cache made when a module is
+ * compiled (what v8-compile-cache kept) holds little more than its top level, and each process
+ * compiled the SDK functions the program calls all over again. `script.createCachedData()` at the
+ * end of a successful run holds every function compiled so far, so the next process skips those
+ * compilations too (prod plan: 1.12 s → 0.86 s, against 0.66 s for merely requiring the SDKs).
+ *
+ * One file a tool, node_modules/.cache/platform-secrets-code-cache/<tool>.bin: a 4-byte length, a
+ * JSON index (file → [sha1 of its source, start, end]) and the V8 data, written to a temporary
+ * name and renamed, so a reader sees one whole version. It is rewritten only when a module had no
+ * usable entry (a changed or new file, another Node, other V8 flags), keeping the entries of
+ * modules this run did not load. V8 checks each entry against the source and its flags and
+ * rejects a wrong one, which then compiles as without a cache. DISABLE_V8_COMPILE_CACHE=1 turns
+ * it off; PLATFORM_SECRETS_CODE_CACHE_DIR puts it elsewhere (the tests).
+ */
+function installCodeCache(name) {
+    const vm = require("node:vm");
+    const Module = require("node:module");
+    const dir = process.env.PLATFORM_SECRETS_CODE_CACHE_DIR || path.join(cacheDir, "platform-secrets-code-cache");
+    const file = path.join(dir, `${name}.bin`);
+    let index = {};
+    let blob = Buffer.alloc(0);
+    try {
+        const all = fs.readFileSync(file);
+        const length = all.readUInt32LE(0);
+        index = JSON.parse(all.subarray(4, 4 + length).toString("utf8"));
+        blob = all.subarray(4 + length);
+    } catch {
+        index = {};
+    }
+    const scripts = new Map();
+    let stale = false;
+    const compile = Module.prototype._compile;
+    Module.prototype._compile = function (content, filename) {
+        const body = content.startsWith("#!") ? content.replace(/^#![^\r\n]*/, "") : content;
+        const hash = createHash("sha1").update(body).digest("hex");
+        const entry = index[filename];
+        const cachedData = entry && entry[0] === hash && entry[2] <= blob.length ? blob.subarray(entry[1], entry[2]) : undefined;
+        const script = new vm.Script(Module.wrap(body), { filename, cachedData });
+        if (!cachedData || script.cachedDataRejected) stale = true;
+        scripts.set(filename, { hash, script });
+        // The arguments Node's own loader passes a module.
+        const mod = this;
+        const require = (id) => mod.require(id);
+        require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
+        require.resolve.paths = (request) => Module._resolveLookupPaths(request, mod);
+        require.main = process.mainModule;
+        require.extensions = Module._extensions;
+        require.cache = Module._cache;
+        const wrapper = script.runInThisContext({ displayErrors: true });
+        return wrapper.call(mod.exports, mod.exports, require, mod, filename, path.dirname(filename));
+    };
+    process.once("exit", (code) => {
+        Module.prototype._compile = compile;
+        if (!stale || code !== 0) return;
+        const parts = [];
+        const next = {};
+        let offset = 0;
+        const add = (filename, hash, data) => {
+            next[filename] = [hash, offset, offset + data.length];
+            parts.push(data);
+            offset += data.length;
+        };
+        for (const [filename, { hash, script }] of scripts) add(filename, hash, script.createCachedData());
+        for (const [filename, [hash, start, end]] of Object.entries(index)) {
+            if (!scripts.has(filename) && end <= blob.length) add(filename, hash, blob.subarray(start, end));
+        }
+        const head = Buffer.from(JSON.stringify(next));
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(head.length);
+        try {
+            fs.mkdirSync(dir, { recursive: true });
+            fs.writeFileSync(`${file}.${process.pid}.tmp`, Buffer.concat([length, head, ...parts]));
+            fs.renameSync(`${file}.${process.pid}.tmp`, file);
+        } catch {
+            // a read-only cache only costs the next run its compile time
+        }
+    });
+}
+
 function main() {
     const [name, ...args] = process.argv.slice(2);
     if (!TOOLS.includes(name)) {
@@ -158,8 +240,7 @@ function main() {
         if (replay(entryFile)) return;
         record(entryFile);
     }
-    process.env.V8_COMPILE_CACHE_CACHE_DIR ??= path.join(cacheDir, "v8-compile-cache");
-    require("v8-compile-cache");
+    if (process.env.DISABLE_V8_COMPILE_CACHE !== "1") installCodeCache(name);
     process.argv = [process.argv[0], bundle, ...args];
     require(bundle);
 }
