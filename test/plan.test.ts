@@ -464,53 +464,50 @@ describe("npm run plan: Markdown for a pull-request comment", () => {
 });
 
 describe("npm run plan: the kept output (tools/fast.js)", () => {
-    it("keeps V8's code cache after a run and reuses it unchanged; a corrupt cache changes no output and is rewritten", async () => {
-        const dir = mkdtempSync(path.join(tmpdir(), "code-cache-"));
-        const file = path.join(dir, "plan.bin");
-        const run = () => runToolProcess("plan", ["--stack", "dev", "--json", "--now", NOW], { PLATFORM_SECRETS_CODE_CACHE_DIR: dir, PLATFORM_SECRETS_NO_CACHE: "1" });
-        const first = await run();
-        assert.equal(first.code, 0, first.stderr);
-        const made = readFileSync(file);
-        const index = JSON.parse(made.subarray(4, 4 + made.readUInt32LE(0)).toString("utf8")) as Record<string, [string, number, number]>;
-        // The bundle and the SDK modules it loaded, each with code.
-        assert.ok(Object.keys(index).some((f) => f.endsWith(path.join("node_modules", ".cache", "platform-secrets-plan.js"))));
-        assert.ok(Object.keys(index).some((f) => f.includes(path.join("node_modules", "@pulumi", "vault"))));
-        assert.ok(Object.values(index).every(([, start, end]) => end > start));
-        // The same run again: the cache serves every module, so it is not written again.
-        const second = await run();
-        assert.equal(second.stdout, first.stdout);
-        assert.ok(readFileSync(file).equals(made), "rewritten although nothing changed");
-        // Every byte of V8's data flipped: V8 rejects it, the run compiles as without a cache, prints
-        // the same plan, and writes a good cache again.
-        const corrupt = Buffer.from(made);
-        for (let i = 4 + made.readUInt32LE(0); i < corrupt.length; i++) corrupt[i] ^= 0xff;
-        writeFileSync(file, corrupt);
-        const third = await run();
-        assert.equal(third.code, 0, third.stderr);
-        assert.equal(third.stdout, first.stdout);
-        assert.ok(!readFileSync(file).equals(corrupt), "the corrupt cache was kept");
-    });
-
-    it("is replayed only while every file the run read is unchanged: an edited stack file plans anew", async () => {
+    it("is replayed only while every file the run read is unchanged: an edited stack file plans anew; V8's code cache is kept, reused, and a corrupt one changes nothing", async () => {
         const dir = mkdtempSync(path.join(tmpdir(), "plan-"));
         const file = path.join(dir, "Pulumi.dev.yaml");
+        const codeCache = path.join(dir, "code-cache", "plan.bin");
+        const run = () => runToolProcess("plan", ["--stack", "dev", "--stack-file", file, "--json", "--now", NOW], { PLATFORM_SECRETS_CODE_CACHE_DIR: path.dirname(codeCache) });
         const write = (maxVersions: number) => writeFileSync(file, stringify({ config: overlay(stackConfig("dev"), { "platform-secrets:vault": { kv: { maxVersions } } }) }));
-        const versions = (stdout: string) => JSON.parse(stdout).resources.filter((r: { type: string }) => r.type === "vault:kv/secretBackendV2:SecretBackendV2").map((r: { inputs: { maxVersions: number } }) => r.inputs.maxVersions);
+        const kvSettings = (doc: { resources: { type: string; inputs: { maxVersions?: number } }[] }) => doc.resources.filter((r) => r.type === "vault:kv/secretBackendV2:SecretBackendV2");
+        const versions = (stdout: string) => kvSettings(JSON.parse(stdout)).map((r) => r.inputs.maxVersions);
         write(7);
-        const first = await planProcess("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
-        const again = await planProcess("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+        const first = await run();
+        const again = await run();
         assert.equal(first.code, 0, first.stderr);
         assert.deepEqual(versions(first.stdout), [7]);
         assert.equal(again.stdout, first.stdout);
         assert.equal(again.stderr, first.stderr);
-        // Same command, same path, new content: the program runs again and says so.
+        // The first run left V8's code cache: the bundle and the SDK modules it loaded, each with code.
+        const made = readFileSync(codeCache);
+        const index = JSON.parse(made.subarray(4, 4 + made.readUInt32LE(0)).toString("utf8")) as Record<string, [string, number, number]>;
+        assert.ok(Object.keys(index).some((f) => f.endsWith(path.join("node_modules", ".cache", "platform-secrets-plan.js"))));
+        assert.ok(Object.keys(index).some((f) => f.includes(path.join("node_modules", "@pulumi", "vault"))));
+        assert.ok(Object.values(index).every(([, start, end]) => end > start));
+        // Same command, same path, new content: the program runs again and says so, from the code
+        // cache, which serves every module and so is not written again.
         write(9);
-        const edited = await planProcess("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+        const edited = await run();
         assert.deepEqual(versions(edited.stdout), [9]);
+        assert.ok(readFileSync(codeCache).equals(made), "the code cache was rewritten although no module changed");
+        // Every byte of V8's data flipped: V8 rejects it, the run compiles as without a cache, plans
+        // exactly what it planned with it, and writes a good cache again.
+        const corrupt = Buffer.from(made);
+        for (let i = 4 + made.readUInt32LE(0); i < corrupt.length; i++) corrupt[i] ^= 0xff;
+        writeFileSync(codeCache, corrupt);
+        write(11);
+        const recompiled = await run();
+        assert.equal(recompiled.code, 0, recompiled.stderr);
+        assert.deepEqual(versions(recompiled.stdout), [11]);
+        const [withCache, without] = [JSON.parse(edited.stdout), JSON.parse(recompiled.stdout)];
+        for (const r of kvSettings(without)) r.inputs.maxVersions = 9;
+        assert.deepEqual(without, withCache);
+        assert.ok(!readFileSync(codeCache).equals(corrupt), "the corrupt code cache was kept");
         // A failing run is never kept: it fails again, with its message.
         writeFileSync(file, stringify({ config: overlay(stackConfig("dev"), { "platform-secrets:vault": { kv: { maxVersions: 0 } } }) }));
         for (let i = 0; i < 2; i++) {
-            const bad = await planProcess("--stack", "dev", "--stack-file", file, "--json", "--now", NOW);
+            const bad = await run();
             assert.equal(bad.code, 1);
             assert.match(bad.stderr, /maxVersions: must be at least 1/);
         }
