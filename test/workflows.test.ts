@@ -177,7 +177,7 @@ describe("permissions", () => {
     it("grant id-token only to jobs that exchange an OIDC token, pull-requests only to the one that comments, nothing else", () => {
         for (const { file, id, job, steps } of runs) {
             const usesOidc = steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@") || s.uses?.startsWith("pulumi/auth-actions@"));
-            const comments = steps.some((s) => s.with?.["comment-on-pr"] === true || /\bgh pr comment\b/.test(s.run ?? ""));
+            const comments = steps.some((s) => s.with?.["comment-on-pr"] === true || /\bgh (pr comment\b|api\b.*\/comments\b)/.test(s.run ?? ""));
             // A reusable workflow (deploy.yml calling ci.yml) gets the permissions its checkout needs.
             const checksOut = !!job.uses || steps.some((s) => s.uses?.startsWith("actions/checkout@"));
             // Reading another run's artifact (fork-plan-comment.yml) needs actions: read, and such a job checks nothing out.
@@ -305,8 +305,19 @@ describe("fork-plan-comment.yml: a fork's plan posted on its pull request as dat
         assert.equal(script.env!.GH_TOKEN, "${{ github.token }}");
     });
 
-    /** Runs the step's script with a stand-in `gh` (test/fixtures/gh/fakeGh.js) and the given artifact and pull requests. */
-    function post(opts: { files?: Record<string, string | Buffer>; link?: string; pulls: { number: number; sha: string }[]; env?: Record<string, string>; previous?: number }) {
+    interface Comment {
+        id: number;
+        issue: number;
+        user: { login: string };
+        body: string;
+    }
+    const MARKER = "<!-- platform-secrets:fork-plan -->";
+
+    /**
+     * Runs the step's script with a stand-in `gh` (test/fixtures/gh/fakeGh.js), the given artifact,
+     * open pull requests and existing comments; returns the comments afterwards.
+     */
+    function post(opts: { files?: Record<string, string | Buffer>; link?: string; pulls: { number: number; sha: string }[]; env?: Record<string, string>; comments?: Comment[] }) {
         const tmp = mkdtempSync(path.join(tmpdir(), "fork-plan-comment-"));
         const state = path.join(tmp, "state");
         const bin = path.join(tmp, "bin");
@@ -316,7 +327,7 @@ describe("fork-plan-comment.yml: a fork's plan posted on its pull request as dat
         for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(path.join(state, "artifact", name), content);
         if (opts.link) symlinkSync(opts.link, path.join(state, "artifact", "plan.md"));
         writeFileSync(path.join(state, "pulls.json"), JSON.stringify(opts.pulls.map((p) => ({ number: p.number, head: { sha: p.sha } }))));
-        if (opts.previous !== undefined) writeFileSync(path.join(state, `comment-${opts.previous}-0.md`), "an earlier plan");
+        writeFileSync(path.join(state, "comments.json"), JSON.stringify(opts.comments ?? []));
         const env = {
             PATH: `${bin}:${process.env.PATH}`,
             RUNNER_TEMP: path.join(tmp, "runner"),
@@ -333,56 +344,69 @@ describe("fork-plan-comment.yml: a fork's plan posted on its pull request as dat
         };
         mkdirSync(env.RUNNER_TEMP);
         const result = spawnSync("bash", ["-c", script.run!], { cwd: tmp, env, encoding: "utf8" });
-        const comments = Object.fromEntries(readdirSync(state).filter((f) => f.startsWith("comment-")).map((f) => [f, readFileSync(path.join(state, f))]));
+        const comments = JSON.parse(readFileSync(path.join(state, "comments.json"), "utf8")) as Comment[];
         const lines = (f: string) => (existsSync(path.join(state, f)) ? readFileSync(path.join(state, f), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
-        return { tmp, status: result.status, output: result.stdout + result.stderr, comments, calls: lines("calls.jsonl") as string[][], api: lines("api.jsonl") };
+        return { tmp, status: result.status, output: result.stdout + result.stderr, comments, calls: lines("calls.jsonl") as string[][], api: lines("api.jsonl") as { method: string; route: string; fields: Record<string, string> }[] };
     }
     const sha = "0123456789abcdef0123456789abcdef01234567";
 
-    it("posts a hostile artifact only as text, cut to GitHub's limit in whole characters, mentions defused, on the pull request found from the event", () => {
-        const attack = "## Plan\n$(touch pwned-1) `touch pwned-2` ${{ secrets.VAULT_TOKEN }} @example-org/admins please approve\nPR: 99\n";
-        const plan = Buffer.concat([Buffer.from(attack), Buffer.from("x".repeat(60000 - attack.length - 1)), Buffer.from("€ and more after the limit ".repeat(500))]);
+    it("posts a hostile artifact only as text, mentions defused, cut to GitHub's limit in whole characters, on the pull request found from the event", () => {
+        const attack = "## Plan\n$(touch pwned-1) `touch pwned-2` ${{ secrets.VAULT_TOKEN }} @example-org/admins &#64;ops &#x40;sec &commat;root please approve\nPR: 99\n";
+        // Mentions first, so that defusing them adds characters before the cut; then a multi-byte character across it.
+        const plan = Buffer.concat([Buffer.from(attack), Buffer.from("@a ".repeat(6000)), Buffer.from("x".repeat(60000 - attack.length - 18001)), Buffer.from("€ and more after the limit ".repeat(500))]);
         const branch = "feature/$(touch pwned-3);x";
         const r = post({ files: { "plan.md": plan }, pulls: [{ number: 7, sha: "f".repeat(40) }, { number: 12, sha }], env: { HEAD_BRANCH: branch } });
         assert.equal(r.status, 0, r.output);
         for (const marker of ["pwned-1", "pwned-2", "pwned-3"]) assert.ok(!existsSync(path.join(r.tmp, marker)) && !existsSync(path.join(r.tmp, "runner", marker)), marker);
-        assert.deepEqual(Object.keys(r.comments), ["comment-12-0.md"], "only the pull request whose head is the run's commit");
+        assert.deepEqual(r.comments.map((c) => c.issue), [12], "only the pull request whose head is the run's commit");
         // The branch reached the API as a query field, unexpanded.
-        assert.deepEqual(r.api, [{ route: "repos/example-org/platform-secrets/pulls", fields: { state: "open", head: `a-fork:${branch}` } }]);
-        const bytes = r.comments["comment-12-0.md"];
-        const body = bytes.toString("utf8");
-        assert.ok(Buffer.from(body, "utf8").equals(bytes), "valid UTF-8: the € cut at the limit was dropped whole");
+        assert.deepEqual(r.api[0], { method: "GET", route: "repos/example-org/platform-secrets/pulls", fields: { state: "open", head: `a-fork:${branch}` } });
+        const body = r.comments[0].body;
+        assert.ok(!body.includes("\ufffd"), "valid UTF-8: the € cut at the limit was dropped whole");
         assert.ok(body.length <= 65536, `${body.length} characters`);
-        assert.ok(body.startsWith(`Offline plan of this fork pull request at ${sha}, written by [its own run](https://github.com/example-org/platform-secrets/actions/runs/4242)`));
+        assert.ok(body.startsWith(`${MARKER}\nOffline plan of this fork pull request at ${sha}, written by [its own run](https://github.com/example-org/platform-secrets/actions/runs/4242)`));
         assert.ok(body.includes("$(touch pwned-1) `touch pwned-2` ${{ secrets.VAULT_TOKEN }}"), "the artifact's text, verbatim");
         assert.ok(body.includes("@\u200bexample-org/admins") && !/@[A-Za-z0-9]/.test(body), "no live mention");
+        assert.ok(!/&(#0*64|#x0*40|commat);/i.test(body) && body.includes("@\u200bops") && body.includes("@\u200bsec") && body.includes("@\u200broot"), "entity mentions defused too");
         assert.match(body, /\(Cut at 60000 bytes; the whole plan is on the run's summary page\.\)\n$/);
         assert.ok(!body.includes("more after the limit €"));
     });
 
-    it("edits its earlier comment on a new push instead of adding another", () => {
-        const r = post({ files: { "plan.md": "# small plan\n" }, pulls: [{ number: 12, sha }], previous: 12 });
+    it("edits its own earlier comment on a new push, and never another workflow's", () => {
+        const comments: Comment[] = [
+            { id: 1, issue: 12, user: { login: "github-actions[bot]" }, body: `${MARKER}\nan earlier plan` },
+            { id: 2, issue: 12, user: { login: "github-actions[bot]" }, body: "another workflow's report" },
+            { id: 3, issue: 12, user: { login: "a-fork" }, body: `${MARKER}\na look-alike written by the fork's author` },
+        ];
+        const r = post({ files: { "plan.md": "# small plan\n" }, pulls: [{ number: 12, sha }], comments });
         assert.equal(r.status, 0, r.output);
-        assert.deepEqual(Object.keys(r.comments), ["comment-12-0.md"]);
-        assert.match(r.comments["comment-12-0.md"].toString(), /\n\n# small plan\n$/);
-        assert.ok(!r.comments["comment-12-0.md"].toString().includes("Cut at"));
+        assert.equal(r.comments.length, 3, "no new comment");
+        assert.match(r.comments[0].body, /\n\n# small plan\n$/);
+        assert.ok(!r.comments[0].body.includes("Cut at"));
+        assert.deepEqual(r.comments.slice(1), comments.slice(1), "the others untouched");
+        // Without a comment of its own it adds one.
+        const first = post({ files: { "plan.md": "# small plan\n" }, pulls: [{ number: 12, sha }], comments: comments.slice(1) });
+        assert.equal(first.status, 0, first.output);
+        assert.equal(first.comments.length, 3);
+        assert.ok(first.comments[2].body.startsWith(MARKER));
+        assert.deepEqual(first.comments.slice(0, 2), comments.slice(1));
     });
 
     it("posts nothing when no open pull request has the run's commit at its head, or the event or artifact is not what it should be", () => {
         const stale = post({ files: { "plan.md": "plan" }, pulls: [{ number: 12, sha: "e".repeat(40) }] });
         assert.equal(stale.status, 0, stale.output);
         assert.match(stale.output, /no open pull request has head/);
-        assert.deepEqual(stale.comments, {});
+        assert.deepEqual(stale.comments, []);
 
         const link = post({ link: "/etc/passwd", pulls: [{ number: 12, sha }] });
         assert.notEqual(link.status, 0);
         assert.match(link.output, /no plain plan\.md/);
-        assert.deepEqual(link.comments, {});
+        assert.deepEqual(link.comments, []);
 
         const badSha = post({ files: { "plan.md": "plan" }, pulls: [{ number: 12, sha }], env: { HEAD_SHA: "$(touch pwned)" } });
         assert.notEqual(badSha.status, 0);
         assert.deepEqual(badSha.calls, [], "stops before calling GitHub");
-        assert.deepEqual(badSha.comments, {});
+        assert.deepEqual(badSha.comments, []);
     });
 });
 

@@ -149,37 +149,41 @@ function record(entryFile) {
  * compilations too (prod plan: 1.12 s → 0.86 s, against 0.66 s for merely requiring the SDKs).
  *
  * One file a tool, node_modules/.cache/platform-secrets-code-cache/<tool>.bin: a 4-byte length, a
- * JSON index (file → [sha1 of its source, start, end]) and the V8 data, written to a temporary
- * name and renamed, so a reader sees one whole version. It is rewritten only when a module had no
- * usable entry (a changed or new file, another Node, other V8 flags), keeping the entries of
- * modules this run did not load. V8 checks each entry against the source and its flags and
- * rejects a wrong one, which then compiles as without a cache. DISABLE_V8_COMPILE_CACHE=1 turns
- * it off; PLATFORM_SECRETS_CODE_CACHE_DIR puts it elsewhere (the tests).
+ * JSON header (the data's sha256; file → [sha1 of its source, start, end]) and V8's data, written
+ * under a unique temporary name and renamed, so a reader sees one whole version. V8 itself checks
+ * only a cache's header (version, flags, source length), not its payload, so the data is used only
+ * when its sha256 matches: a damaged file is ignored as a whole and rewritten. It is rewritten
+ * only when a module had no usable entry (a changed or new file, another Node, other V8 flags),
+ * keeping the entries of modules this run did not load whose files still exist.
+ *
+ * Node's own compile still handles what this one would get wrong: ES modules, modules that call
+ * `import()` (a vm.Script has no loader for it), any module while source maps are on, and source
+ * that does not parse as a CommonJS function body. Stack traces keep file and line; a column on a
+ * module's first line is off by the wrapper's length. DISABLE_V8_COMPILE_CACHE=1 turns the cache
+ * off; PLATFORM_SECRETS_CODE_CACHE_DIR puts it elsewhere (the tests).
  */
 function installCodeCache(name) {
     const vm = require("node:vm");
     const Module = require("node:module");
     const dir = process.env.PLATFORM_SECRETS_CODE_CACHE_DIR || path.join(cacheDir, "platform-secrets-code-cache");
     const file = path.join(dir, `${name}.bin`);
-    let index = {};
-    let blob = Buffer.alloc(0);
-    try {
-        const all = fs.readFileSync(file);
-        const length = all.readUInt32LE(0);
-        index = JSON.parse(all.subarray(4, 4 + length).toString("utf8"));
-        blob = all.subarray(4 + length);
-    } catch {
-        index = {};
-    }
+    const { files, data } = readCodeCache(file);
     const scripts = new Map();
     let stale = false;
     const compile = Module.prototype._compile;
-    Module.prototype._compile = function (content, filename) {
+    Module.prototype._compile = function (content, filename, format) {
+        if ((format !== undefined && format !== "commonjs") || process.sourceMapsEnabled || /\bimport\s*\(/.test(content)) return compile.apply(this, arguments);
         const body = content.startsWith("#!") ? content.replace(/^#![^\r\n]*/, "") : content;
         const hash = createHash("sha1").update(body).digest("hex");
-        const entry = index[filename];
-        const cachedData = entry && entry[0] === hash && entry[2] <= blob.length ? blob.subarray(entry[1], entry[2]) : undefined;
-        const script = new vm.Script(Module.wrap(body), { filename, cachedData });
+        const entry = files[filename];
+        const cachedData = entry && entry[0] === hash ? data.subarray(entry[1], entry[2]) : undefined;
+        let script;
+        try {
+            script = new vm.Script(Module.wrap(body), { filename, cachedData });
+        } catch {
+            // Whatever Node makes of it (ESM syntax it detects, or the error it reports).
+            return compile.apply(this, arguments);
+        }
         if (!cachedData || script.cachedDataRejected) stale = true;
         scripts.set(filename, { hash, script });
         // The arguments Node's own loader passes a module.
@@ -199,26 +203,81 @@ function installCodeCache(name) {
         const parts = [];
         const next = {};
         let offset = 0;
-        const add = (filename, hash, data) => {
-            next[filename] = [hash, offset, offset + data.length];
-            parts.push(data);
-            offset += data.length;
+        const add = (filename, hash, bytes) => {
+            next[filename] = [hash, offset, offset + bytes.length];
+            parts.push(bytes);
+            offset += bytes.length;
         };
         for (const [filename, { hash, script }] of scripts) add(filename, hash, script.createCachedData());
-        for (const [filename, [hash, start, end]] of Object.entries(index)) {
-            if (!scripts.has(filename) && end <= blob.length) add(filename, hash, blob.subarray(start, end));
+        for (const [filename, [hash, start, end]] of Object.entries(files)) {
+            if (!scripts.has(filename) && fs.existsSync(filename)) add(filename, hash, data.subarray(start, end));
         }
-        const head = Buffer.from(JSON.stringify(next));
+        const payload = Buffer.concat(parts);
+        const head = Buffer.from(JSON.stringify({ sha256: createHash("sha256").update(payload).digest("hex"), files: next }));
         const length = Buffer.alloc(4);
         length.writeUInt32LE(head.length);
+        const tmp = `${file}.${require("node:crypto").randomUUID()}.tmp`;
         try {
             fs.mkdirSync(dir, { recursive: true });
-            fs.writeFileSync(`${file}.${process.pid}.tmp`, Buffer.concat([length, head, ...parts]));
-            fs.renameSync(`${file}.${process.pid}.tmp`, file);
+            fs.writeFileSync(tmp, Buffer.concat([length, head, payload]));
+            fs.renameSync(tmp, file);
         } catch {
             // a read-only cache only costs the next run its compile time
+            fs.rmSync(tmp, { force: true });
         }
     });
+}
+
+/** The code cache's entries and data, or none when the file is missing, malformed or damaged. */
+function readCodeCache(file) {
+    const none = { files: {}, data: Buffer.alloc(0) };
+    let all;
+    try {
+        all = fs.readFileSync(file);
+    } catch {
+        return none;
+    }
+    try {
+        const length = all.readUInt32LE(0);
+        const head = JSON.parse(all.subarray(4, 4 + length).toString("utf8"));
+        const data = all.subarray(4 + length);
+        if (!head || typeof head.files !== "object" || head.files === null || createHash("sha256").update(data).digest("hex") !== head.sha256) return none;
+        const files = {};
+        for (const [filename, entry] of Object.entries(head.files)) {
+            const ok = Array.isArray(entry) && typeof entry[0] === "string" && Number.isInteger(entry[1]) && Number.isInteger(entry[2]) && entry[1] >= 0 && entry[1] <= entry[2] && entry[2] <= data.length;
+            if (ok) files[filename] = entry;
+        }
+        return { files, data };
+    } catch {
+        return none;
+    }
+}
+
+/**
+ * @pulumi/pulumi loads TypeScript's compiler (9 MB of JavaScript) as it starts, for serialising
+ * function closures (runtime/closure), which no tool here does: its shim gets a stand-in that
+ * loads the compiler on first use. (It also holds `import()`, so the code cache could not cover it.)
+ */
+function deferTypeScript() {
+    const Module = require("node:module");
+    const load = Module._load;
+    Module._load = function (request, parent, isMain) {
+        if (request !== "typescript" || !parent || !/[\\/]@pulumi[\\/]pulumi[\\/]typescript-shim\.js$/.test(parent.filename)) return load.apply(this, arguments);
+        let real;
+        const ts = () => (real ??= load.call(Module, request, parent, isMain));
+        return new Proxy(
+            {},
+            {
+                get: (_, key) => ts()[key],
+                has: (_, key) => key in ts(),
+                ownKeys: () => Reflect.ownKeys(ts()),
+                getOwnPropertyDescriptor: (_, key) => {
+                    const d = Object.getOwnPropertyDescriptor(ts(), key);
+                    return d && { ...d, configurable: true };
+                },
+            },
+        );
+    };
 }
 
 function main() {
@@ -240,6 +299,7 @@ function main() {
         if (replay(entryFile)) return;
         record(entryFile);
     }
+    deferTypeScript();
     if (process.env.DISABLE_V8_COMPILE_CACHE !== "1") installCodeCache(name);
     process.argv = [process.argv[0], bundle, ...args];
     require(bundle);

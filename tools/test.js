@@ -16,8 +16,8 @@
  *
  * `node --import tsx --test test/<file>.test.ts` still runs one file alone, as before.
  * Options: --groups N (default: twice the cores), --concurrency N (default: the cores), --list (print
- * the groups as JSON and run nothing), --update-seed (write this run's times to
- * tools/test-times.json). Each test has five minutes (--test-timeout).
+ * the groups as JSON and run nothing), --update-seed (after a passing run, write the kept times, this
+ * run's over earlier ones, to tools/test-times.json: run it over all files on the 2-core machine). Each test has five minutes (--test-timeout).
  * Plain JavaScript on purpose, like tools/fast.js: it only starts node.
  */
 "use strict";

@@ -49,8 +49,11 @@ export function decide(p: Probe): Promise<Decision> {
     const known = decisions.get(key);
     if (known) return known;
     const decision = simulate(p);
-    // A failure is not kept: the next caller asks again and gets its own error.
-    decision.catch(() => decisions.delete(key));
+    // A failure is not kept: the next caller asks again and gets its own error. (Only this entry:
+    // after an eviction the key may hold a newer one.)
+    decision.catch(() => {
+        if (decisions.get(key) === decision) decisions.delete(key);
+    });
     decisions.set(key, decision);
     if (decisions.size > DECISIONS_KEPT) decisions.delete(decisions.keys().next().value!);
     return decision;

@@ -59,9 +59,15 @@ const PARSED_KEPT = 2000;
 export async function parseVaultPolicy(text: string): Promise<VaultPathRule[]> {
     let rules = parsed.get(text);
     if (!rules) {
-        rules = parseUncached(text);
-        parsed.set(text, rules);
+        const parsing = parseUncached(text);
+        rules = parsing;
+        parsed.set(text, parsing);
         if (parsed.size > PARSED_KEPT) parsed.delete(parsed.keys().next().value!);
+        // A failure is not kept (it may not be the document's fault, like the parser failing to
+        // start): the next caller parses again and gets its own error.
+        parsing.catch(() => {
+            if (parsed.get(text) === parsing) parsed.delete(text);
+        });
     }
     // Each caller gets its own copy of the rules: a cached array must never be changed under another.
     return structuredClone(await rules);

@@ -285,8 +285,11 @@ async function runProgramOnce(opts: RunOptions): Promise<RunResult> {
     // Explicit dependsOn, which the request mixes with implicit dependencies: record it from the
     // resource options as the program wrote them.
     const explicitDeps: { resource: pulumi.Resource; deps: pulumi.Resource[] }[] = [];
-    // A literal import for the repository's own program, so a bundler (tools/fast.ts) can follow it.
-    const program = (opts.programModule ? await import(opts.programModule) : await import("../../components/main")) as {
+    // A literal import for the repository's own program, so a bundler (tools/fast.js) can follow it;
+    // a fixture program by require, so the bundle holds no import() (tools/fast.js compiles a module
+    // with one the slow way, without the code cache).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = (opts.programModule ? require(opts.programModule) : await import("../../components/main")) as {
         main(options?: { now?: Date }): Promise<Record<string, unknown>>;
     };
     let failure: unknown;
