@@ -25,11 +25,11 @@ interface Run {
 }
 
 /** `npm run <plan|rotate>` in this process (test/support.ts runTool). */
-const node = (script: "plan" | "rotate", args: string[]): Promise<Run> => runTool(script, args);
+const tool = (script: "plan" | "rotate", args: string[]): Promise<Run> => runTool(script, args);
 
 const rotateProcess = (...args: string[]): Promise<Run> => runToolProcess("rotate", args);
 
-const rotate = (...args: string[]) => node("rotate", args);
+const rotate = (...args: string[]) => tool("rotate", args);
 
 interface PlanResource {
     urn: string;
@@ -71,8 +71,8 @@ writeFileSync(devFile, stringify({ config: overlay(stackConfig("dev"), { "platfo
 
 // Each run starts when a test first asks for it; they run one after another in this process.
 const commands = {
-    prodPlan: () => node("plan", ["--stack", "prod", "--json"]),
-    devPlan: () => node("plan", ["--stack", "dev", "--json", "--stack-file", devFile]),
+    prodPlan: () => tool("plan", ["--stack", "prod", "--json"]),
+    devPlan: () => tool("plan", ["--stack", "dev", "--json", "--stack-file", devFile]),
     // The one an operator would paste into a terminal first, through the compiled tool's process.
     single: () => rotateProcess("--stack", "prod", "nemo-server/session_key"),
     devSingle: () => rotate("--stack", "dev", "--stack-file", devFile, "soma-memory/soma_api_token"),

@@ -37,6 +37,12 @@ export interface ToolRun {
 }
 
 const COMMANDS: Record<"plan" | "rotate", Command> = { plan: planCommand, rotate: rotateCommand };
+
+/** A tool's environment in a test: this one without the colour settings, plus `extra`. */
+function toolEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+    const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
+    return { ...inherited, ...extra };
+}
 let toolQueue: Promise<unknown> = Promise.resolve();
 
 /**
@@ -49,8 +55,7 @@ let toolQueue: Promise<unknown> = Promise.resolve();
  */
 export function runTool(name: "plan" | "rotate", args: string[], env: Record<string, string> = {}): Promise<ToolRun> {
     const run = toolQueue.then(async () => {
-        const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
-        const io = capturedIo({ ...inherited, ...env });
+        const io = capturedIo(toolEnv(env));
         const servers = snapshotEmulatedServers();
         resetEmulatedServers();
         try {
@@ -69,11 +74,9 @@ export function runTool(name: "plan" | "rotate", args: string[], env: Record<str
  * (tools/fast.js), without NO_COLOR and FORCE_COLOR, for what only a process shows (exit status, a
  * pipe's missing terminal, the kept outputs).
  */
-export async function runToolProcess(name: "plan" | "rotate", args: string[], extraEnv: Record<string, string> = {}): Promise<ToolRun> {
-    const { NO_COLOR: _n, FORCE_COLOR: _f, ...inherited } = process.env;
-    const env = { ...inherited, ...extraEnv };
+export async function runToolProcess(name: "plan" | "rotate", args: string[], env: Record<string, string> = {}): Promise<ToolRun> {
     try {
-        const { stdout, stderr } = await promisify(execFile)(...toolCommand(name, args), { cwd: join(__dirname, ".."), maxBuffer: 64 * 1024 * 1024, env });
+        const { stdout, stderr } = await promisify(execFile)(...toolCommand(name, args), { cwd: join(__dirname, ".."), maxBuffer: 64 * 1024 * 1024, env: toolEnv(env) });
         return { code: 0, stdout, stderr };
     } catch (e) {
         const err = e as { code: number; stdout: string; stderr: string };

@@ -6,7 +6,7 @@ import { parseStackFile } from "./harness/stackConfig";
 import { buildPlan, diffPlans, failureReport, Plan, PlanDiff, PlanOptions, stableStringify } from "./planLib";
 import { diffMarkdown, planMarkdown } from "./planMarkdown";
 import { renderTree, styleFor, useColour } from "./planTree";
-import { editDistance } from "../components/config/rules";
+import { nearest } from "../components/config/rules";
 import { CommandIo, UsageError } from "./cli";
 
 const USAGE =
@@ -21,13 +21,15 @@ function printDetails(plan: Plan, names: string[], emit: (text: string) => Promi
     const wanted = names.length === 0 ? plan.resources : plan.resources.filter((r) => names.includes(r.name) || names.includes(r.urn));
     const missing = names.filter((n) => !plan.resources.some((r) => r.name === n || r.urn === n));
     if (missing.length > 0) {
-        const known = [...new Set(plan.resources.map((r) => r.name))];
-        const near = (n: string) => {
-            const d = (k: string) => editDistance(n.toLowerCase(), k.toLowerCase());
-            const best = Math.min(...known.map(d));
-            return known.filter((k) => d(k) === best && best <= Math.max(2, Math.floor(n.length / 4)));
-        };
-        usage(missing.map((n) => `no resource named ${n} in stack ${plan.stack}${near(n).length > 0 ? ` (did you mean ${near(n).join(", ")}?)` : ""}`).join("; "));
+        const known = new Set(plan.resources.map((r) => r.name));
+        usage(
+            missing
+                .map((n) => {
+                    const near = nearest(n, known);
+                    return `no resource named ${n} in stack ${plan.stack}${near ? ` (did you mean ${near}?)` : ""}`;
+                })
+                .join("; "),
+        );
     }
     const out: string[] = [`# offline plan: project ${plan.project}, stack ${plan.stack}, ${plan.resources.length} resources${names.length > 0 ? `, ${wanted.length} shown` : ""}`, ""];
     for (const r of wanted) {

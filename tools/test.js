@@ -155,21 +155,15 @@ function main() {
     process.on("SIGTERM", stop);
     child.on("exit", (code, signal) => {
         // Keep the files' times for the next run's grouping (a file that did not finish keeps its old time).
-        for (let i = 1; i <= entries.length; i++) {
-            try {
-                Object.assign(times, JSON.parse(fs.readFileSync(path.join(runDir, `times-${i}.json`), "utf8")));
-            } catch {
-                // that group died before writing its times
-            }
-        }
+        for (let i = 1; i <= entries.length; i++) Object.assign(times, readJson(path.join(runDir, `times-${i}.json`)));
         // Only files that exist: a deleted or renamed test leaves no weight behind.
-        const kept = Object.keys(times).filter((f) => fs.existsSync(path.join(root, f))).sort();
+        const kept = JSON.stringify(times, Object.keys(times).filter((f) => fs.existsSync(path.join(root, f))).sort(), 1);
         try {
-            fs.writeFileSync(timesFile, JSON.stringify(times, kept, 1));
+            fs.writeFileSync(timesFile, kept);
         } catch {
             // a read-only cache is no reason to fail the tests
         }
-        if (opts.updateSeed && code === 0) fs.writeFileSync(seedFile, `${JSON.stringify(times, kept, 1)}\n`);
+        if (opts.updateSeed && code === 0) fs.writeFileSync(seedFile, `${kept}\n`);
         fs.rmSync(runDir, { recursive: true, force: true });
         process.exitCode = signal ? 1 : code ?? 1;
     });

@@ -54,7 +54,7 @@ export function createMocks(ctx: MockContext): pulumi.runtime.Mocks {
                 throw Object.assign(new Error(message), { details: message });
             }
             const inputs = reveal(args.inputs) as State;
-            ctx.invokes?.push({ token: args.token, args: inputs });
+            ctx.invokes.push({ token: args.token, args: inputs });
             return fn(inputs);
         },
     };

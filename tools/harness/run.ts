@@ -333,7 +333,7 @@ async function runProgramOnce(opts: RunOptions): Promise<RunResult> {
         stack: opts.stack,
         resources,
         outputs: (stackOutputs.value as Record<string, unknown>) ?? {},
-        invokes: ctx.invokes!,
+        invokes: ctx.invokes,
     };
 }
 

@@ -24,7 +24,7 @@ export interface MockContext {
     /** Each resource's `replacementTrigger` option by "<type>::<name>", as registered in this run. */
     replacementTriggers?: Map<string, unknown>;
     /** Every invoke of this run, in call order (the run's result carries them). */
-    invokes?: InvokeRecord[];
+    invokes: InvokeRecord[];
 }
 
 export type State = Record<string, unknown>;
